@@ -1,0 +1,83 @@
+#include "causalgen/config.hpp"
+
+#include <cstring>
+
+namespace causalgen {
+
+namespace {
+const char* const kMixerNames[kMixerCount] = {"max", "min", "max-avg", "min-avg", "attention"};
+}
+
+const char* mixer_name(Mixer m) {
+  const auto i = static_cast<uint32_t>(m);
+  return i < kMixerCount ? kMixerNames[i] : "?";
+}
+
+bool parse_mixer(const char* s, Mixer* out) {
+  for (uint32_t i = 0; i < kMixerCount; ++i)
+    if (std::strcmp(s, kMixerNames[i]) == 0) {
+      *out = static_cast<Mixer>(i);
+      return true;
+    }
+  return false;
+}
+
+bool Config::has_attention() const {
+  for (uint32_t l = 0; l < n_layer && l < kMaxLayers; ++l)
+    if (mixers[l] == Mixer::attention) return true;
+  return false;
+}
+
+uint64_t Config::parameter_count() const {
+  const uint64_t C = n_embd, V = vocab_size, T = block_size, nb = bias ? 1 : 0;
+  uint64_t n = V * C + (pos_emb ? T * C : 0) + C * (1 + nb);  // wte, wpe, lnf
+  for (uint32_t l = 0; l < n_layer && l < kMaxLayers; ++l) {
+    n += 2 * C * (1 + nb);                     // ln1, ln2
+    if (mixers[l] == Mixer::attention) n += 3 * C * C + nb * 3 * C;
+    n += C * C + nb * C;                       // wo
+    n += 4 * C * C + nb * 4 * C;               // fc1
+    n += 4 * C * C + nb * C;                   // fc2
+  }
+  return n;
+}
+
+Status validate_config(const Config& c, Error* err) {
+  if (c.vocab_size < 1 || c.vocab_size > kMaxVocab)
+    return fail(err, Status::bad_config, "vocab_size %u outside 1..%u", c.vocab_size, kMaxVocab);
+  if (c.block_size < 1 || c.block_size > kMaxBlock)
+    return fail(err, Status::bad_config, "block_size %u outside 1..%u", c.block_size, kMaxBlock);
+  if (c.n_layer < 1 || c.n_layer > kMaxLayers)
+    return fail(err, Status::bad_config, "n_layer %u outside 1..%u", c.n_layer, kMaxLayers);
+  if (c.n_embd < 1 || c.n_embd > kMaxEmbd)
+    return fail(err, Status::bad_config, "n_embd %u outside 1..%u", c.n_embd, kMaxEmbd);
+  for (uint32_t l = 0; l < c.n_layer; ++l)
+    if (static_cast<uint32_t>(c.mixers[l]) >= kMixerCount)
+      return fail(err, Status::bad_config, "layer %u has unknown mixer code %u", l,
+                  static_cast<uint32_t>(c.mixers[l]));
+  if (c.has_attention()) {
+    if (c.n_head < 1 || c.n_head > c.n_embd || c.n_embd % c.n_head != 0)
+      return fail(err, Status::bad_config, "n_head %u does not divide n_embd %u", c.n_head,
+                  c.n_embd);
+  }
+  return Status::ok;
+}
+
+bool named_config(const char* name, Mixer mixer, Config* out) {
+  Config c;
+  if (std::strcmp(name, "tiny") == 0) {
+    c.n_layer = 4, c.n_embd = 128, c.n_head = 4, c.block_size = 64;
+  } else if (std::strcmp(name, "small") == 0) {
+    c.n_layer = 6, c.n_embd = 384, c.n_head = 6, c.block_size = 256;
+  } else {
+    return false;
+  }
+  for (uint32_t l = 0; l < c.n_layer; ++l) c.mixers[l] = mixer;
+  c.bias = true;
+  // Attention needs positions; shift mixers get order from the shift itself and
+  // then generate without a window limit.
+  c.pos_emb = mixer == Mixer::attention;
+  *out = c;
+  return true;
+}
+
+}  // namespace causalgen

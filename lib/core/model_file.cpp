@@ -1,0 +1,327 @@
+#include "causalgen/model_file.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+namespace causalgen {
+
+namespace {
+
+inline uint32_t load_u32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+inline uint64_t load_u64(const uint8_t* p) { return load_u32(p) | uint64_t(load_u32(p + 4)) << 32; }
+inline void store_u32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
+}
+inline void store_u64(uint8_t* p, uint64_t v) {
+  store_u32(p, uint32_t(v));
+  store_u32(p + 4, uint32_t(v >> 32));
+}
+inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+constexpr uint32_t kFlagBias = 1, kFlagPosEmb = 2;
+const uint8_t kMagic[4] = {'C', 'G', 'L', 'M'};
+
+// Header field offsets.
+enum : uint32_t {
+  kOffMagic = 0, kOffVersion = 4, kOffFileSize = 8, kOffHeaderSize = 16, kOffVocab = 20,
+  kOffBlock = 24, kOffLayers = 28, kOffEmbd = 32, kOffHeads = 36, kOffFlags = 40,
+  kOffNTensors = 44, kOffMixers = 48, kOffVocabTable = 52, kOffDir = 56, kOffData = 60,
+};
+
+// Byte layout that a config implies; parse and write both use it.
+struct Layout {
+  uint32_t mixers, vocab, dir, data;
+  uint64_t file_size;
+};
+
+uint64_t tensor_bytes(const TensorSpec& t) { return uint64_t(t.rows) * t.cols * 4; }
+
+Layout layout_for(const Config& c) {
+  Layout l;
+  l.mixers = kHeaderSize;
+  l.vocab = uint32_t(align_up(l.mixers + c.n_layer, 4));
+  l.dir = uint32_t(align_up(l.vocab + uint64_t(c.vocab_size) * 4, 8));
+  l.data = uint32_t(align_up(l.dir + uint64_t(tensor_count(c)) * kDirEntrySize, kTensorAlign));
+  uint64_t off = l.data;
+  const uint32_t n = tensor_count(c);
+  for (uint32_t i = 0; i < n; ++i) off = align_up(off, kTensorAlign) + tensor_bytes(tensor_spec(c, i));
+  l.file_size = off + 4;  // CRC
+  return l;
+}
+
+// Per-layer tensor kinds in canonical order.
+enum Kind { ln1_w, ln1_b, wqkv, bqkv, wo, bo, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b, kKinds };
+const char* const kKindNames[kKinds] = {"ln1.w", "ln1.b", "attn.wqkv", "attn.bqkv", "wo",
+                                        "wo.b", "ln2.w", "ln2.b", "fc1.w", "fc1.b",
+                                        "fc2.w", "fc2.b"};
+
+bool kind_present(const Config& c, uint32_t layer, int k) {
+  const bool is_bias = k == ln1_b || k == bqkv || k == bo || k == ln2_b || k == fc1_b || k == fc2_b;
+  if (is_bias && !c.bias) return false;
+  if ((k == wqkv || k == bqkv) && c.mixers[layer] != Mixer::attention) return false;
+  return true;
+}
+
+void kind_shape(const Config& c, int k, uint32_t* rows, uint32_t* cols) {
+  const uint32_t C = c.n_embd;
+  switch (k) {
+    case wqkv: *rows = 3 * C, *cols = C; return;
+    case bqkv: *rows = 1, *cols = 3 * C; return;
+    case wo: *rows = C, *cols = C; return;
+    case fc1_w: *rows = 4 * C, *cols = C; return;
+    case fc1_b: *rows = 1, *cols = 4 * C; return;
+    case fc2_w: *rows = C, *cols = 4 * C; return;
+    default: *rows = 1, *cols = C; return;  // LayerNorm weights and C-sized biases
+  }
+}
+
+TensorSpec make_spec(const char* name, uint32_t rows, uint32_t cols) {
+  TensorSpec t{};
+  std::snprintf(t.name, sizeof t.name, "%s", name);
+  t.rows = rows, t.cols = cols;
+  return t;
+}
+
+// Walks the canonical order; calls f(spec) for each tensor, stops when f returns true.
+template <class F>
+void walk(const Config& c, F&& f) {
+  if (f(make_spec("wte", c.vocab_size, c.n_embd))) return;
+  if (c.pos_emb && f(make_spec("wpe", c.block_size, c.n_embd))) return;
+  for (uint32_t l = 0; l < c.n_layer; ++l)
+    for (int k = 0; k < kKinds; ++k) {
+      if (!kind_present(c, l, k)) continue;
+      TensorSpec t{};
+      std::snprintf(t.name, sizeof t.name, "l%u.%s", l, kKindNames[k]);
+      kind_shape(c, k, &t.rows, &t.cols);
+      if (f(t)) return;
+    }
+  if (f(make_spec("lnf.w", 1, c.n_embd))) return;
+  if (c.bias) f(make_spec("lnf.b", 1, c.n_embd));
+}
+
+}  // namespace
+
+uint32_t tensor_count(const Config& c) {
+  uint32_t n = 0;
+  walk(c, [&](const TensorSpec&) { ++n; return false; });
+  return n;
+}
+
+TensorSpec tensor_spec(const Config& c, uint32_t index) {
+  TensorSpec out{};
+  uint32_t i = 0;
+  walk(c, [&](const TensorSpec& t) {
+    if (i++ == index) { out = t; return true; }
+    return false;
+  });
+  return out;
+}
+
+namespace {
+struct CrcTable {
+  uint32_t v[256];
+  constexpr CrcTable() : v{} {
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      v[i] = c;
+    }
+  }
+};
+constexpr CrcTable kCrcTable;  // reflected CRC-32, polynomial 0xEDB88320 (zlib's)
+}  // namespace
+
+uint32_t crc32(const void* data, size_t n, uint32_t crc) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  crc = ~crc;
+  for (size_t i = 0; i < n; ++i) crc = kCrcTable.v[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+  return ~crc;
+}
+
+size_t model_file_size(const Config& c) { return size_t(layout_for(c).file_size); }
+
+Status write_model(const Config& c, const uint32_t* codepoints, const float* params, void* out,
+                   size_t out_size, Error* err) {
+  if (Status s = validate_config(c, err); s != Status::ok) return s;
+  for (uint32_t i = 0; i < c.vocab_size; ++i) {
+    if (codepoints[i] > 0x10FFFF || (i > 0 && codepoints[i] <= codepoints[i - 1]))
+      return fail(err, Status::bad_vocab, "vocabulary entry %u (U+%04X) not ascending/valid", i,
+                  codepoints[i]);
+  }
+  const Layout lay = layout_for(c);
+  if (out_size < lay.file_size)
+    return fail(err, Status::arena_too_small, "output buffer %zu bytes, need %llu", out_size,
+                static_cast<unsigned long long>(lay.file_size));
+  auto* b = static_cast<uint8_t*>(out);
+  std::memset(b, 0, size_t(lay.file_size));
+  std::memcpy(b + kOffMagic, kMagic, 4);
+  store_u32(b + kOffVersion, kFormatVersion);
+  store_u64(b + kOffFileSize, lay.file_size);
+  store_u32(b + kOffHeaderSize, kHeaderSize);
+  store_u32(b + kOffVocab, c.vocab_size);
+  store_u32(b + kOffBlock, c.block_size);
+  store_u32(b + kOffLayers, c.n_layer);
+  store_u32(b + kOffEmbd, c.n_embd);
+  store_u32(b + kOffHeads, c.n_head);
+  store_u32(b + kOffFlags, (c.bias ? kFlagBias : 0) | (c.pos_emb ? kFlagPosEmb : 0));
+  const uint32_t nt = tensor_count(c);
+  store_u32(b + kOffNTensors, nt);
+  store_u32(b + kOffMixers, lay.mixers);
+  store_u32(b + kOffVocabTable, lay.vocab);
+  store_u32(b + kOffDir, lay.dir);
+  store_u32(b + kOffData, lay.data);
+  for (uint32_t l = 0; l < c.n_layer; ++l) b[lay.mixers + l] = uint8_t(c.mixers[l]);
+  for (uint32_t i = 0; i < c.vocab_size; ++i) store_u32(b + lay.vocab + 4 * i, codepoints[i]);
+  uint64_t off = lay.data;
+  const float* src = params;
+  for (uint32_t i = 0; i < nt; ++i) {
+    const TensorSpec t = tensor_spec(c, i);
+    off = align_up(off, kTensorAlign);
+    uint8_t* e = b + lay.dir + uint64_t(i) * kDirEntrySize;
+    std::memcpy(e, t.name, std::strlen(t.name));
+    store_u32(e + 32, uint32_t(DType::f32));
+    store_u32(e + 36, t.rows);
+    store_u32(e + 40, t.cols);
+    store_u64(e + 48, off);
+    store_u64(e + 56, tensor_bytes(t));
+    // Little-endian hosts only (x86-64, wasm32, Cortex-M): floats copy as is.
+    std::memcpy(b + off, src, size_t(tensor_bytes(t)));
+    src += uint64_t(t.rows) * t.cols;
+    off += tensor_bytes(t);
+  }
+  store_u32(b + lay.file_size - 4, crc32(b, size_t(lay.file_size - 4)));
+  return Status::ok;
+}
+
+Status parse_model(const void* data, size_t size, Model* out, Error* err) {
+  const auto* b = static_cast<const uint8_t*>(data);
+  if (!b) return fail(err, Status::bad_argument, "no model bytes");
+  if (reinterpret_cast<uintptr_t>(b) % 4 != 0)
+    return fail(err, Status::misaligned, "model bytes must be 4-byte aligned");
+  if (size < 4 || std::memcmp(b, kMagic, 4) != 0) {
+    if (size < 4) return fail(err, Status::truncated, "file is %zu bytes, too short for a model", size);
+    return fail(err, Status::bad_magic, "not a causalgen model file (magic is not \"CGLM\")");
+  }
+  if (size < kHeaderSize + 4)
+    return fail(err, Status::truncated, "file is %zu bytes, shorter than the %u-byte header",
+                size, kHeaderSize + 4);
+  const uint32_t version = load_u32(b + kOffVersion);
+  if (version != kFormatVersion)
+    return fail(err, Status::bad_version, "format version %u, this build reads version %u",
+                version, kFormatVersion);
+  const uint64_t file_size = load_u64(b + kOffFileSize);
+  if (file_size > size)
+    return fail(err, Status::truncated, "file is truncated: header says %llu bytes, got %zu",
+                static_cast<unsigned long long>(file_size), size);
+  if (file_size < size)
+    return fail(err, Status::out_of_bounds, "header says %llu bytes but there are %zu",
+                static_cast<unsigned long long>(file_size), size);
+  const uint32_t crc_stored = load_u32(b + size - 4);
+  const uint32_t crc_actual = crc32(b, size - 4);
+  if (crc_stored != crc_actual)
+    return fail(err, Status::crc_mismatch, "CRC-32 mismatch (stored %08x, computed %08x): file is corrupt",
+                crc_stored, crc_actual);
+  if (load_u32(b + kOffHeaderSize) != kHeaderSize)
+    return fail(err, Status::bad_config, "header size %u, expected %u", load_u32(b + kOffHeaderSize),
+                kHeaderSize);
+
+  Config c;
+  c.vocab_size = load_u32(b + kOffVocab);
+  c.block_size = load_u32(b + kOffBlock);
+  c.n_layer = load_u32(b + kOffLayers);
+  c.n_embd = load_u32(b + kOffEmbd);
+  c.n_head = load_u32(b + kOffHeads);
+  const uint32_t flags = load_u32(b + kOffFlags);
+  if (flags & ~(kFlagBias | kFlagPosEmb))
+    return fail(err, Status::bad_config, "unknown flags 0x%x", flags);
+  c.bias = flags & kFlagBias;
+  c.pos_emb = flags & kFlagPosEmb;
+  if (c.n_layer < 1 || c.n_layer > kMaxLayers)
+    return fail(err, Status::bad_config, "n_layer %u outside 1..%u", c.n_layer, kMaxLayers);
+
+  // Fixed sections must sit exactly where the config puts them.
+  const uint32_t mixers_off = load_u32(b + kOffMixers);
+  if (mixers_off != kHeaderSize || uint64_t(mixers_off) + c.n_layer > size - 4)
+    return fail(err, Status::out_of_bounds, "mixer table offset %u invalid", mixers_off);
+  for (uint32_t l = 0; l < c.n_layer; ++l) c.mixers[l] = static_cast<Mixer>(b[mixers_off + l]);
+  if (Status s = validate_config(c, err); s != Status::ok) return s;
+
+  const Layout lay = layout_for(c);
+  const uint32_t nt = load_u32(b + kOffNTensors);
+  if (nt != tensor_count(c))
+    return fail(err, Status::bad_tensor, "%u tensors in directory, config needs %u", nt,
+                tensor_count(c));
+  const uint32_t vocab_off = load_u32(b + kOffVocabTable), dir_off = load_u32(b + kOffDir),
+                 data_off = load_u32(b + kOffData);
+  if (vocab_off != lay.vocab || dir_off != lay.dir || data_off != lay.data)
+    return fail(err, Status::out_of_bounds,
+                "section offsets (vocab %u, directory %u, data %u) do not match the layout", vocab_off,
+                dir_off, data_off);
+  if (lay.file_size != file_size)
+    return fail(err, Status::out_of_bounds, "file size %llu, config implies %llu",
+                static_cast<unsigned long long>(file_size),
+                static_cast<unsigned long long>(lay.file_size));
+
+  Vocab v{b + vocab_off, c.vocab_size};
+  for (uint32_t i = 0; i < c.vocab_size; ++i) {
+    const uint32_t cp = v.codepoint(i);
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return fail(err, Status::bad_vocab, "vocabulary entry %u is not a code point (0x%x)", i, cp);
+    if (i > 0 && cp <= v.codepoint(i - 1))
+      return fail(err, Status::bad_vocab, "vocabulary not strictly ascending at entry %u", i);
+  }
+
+  Model m{};
+  m.config = c;
+  m.vocab = v;
+  m.file_size = size;
+  for (uint32_t i = 0; i < nt; ++i) {
+    const uint8_t* e = b + dir_off + uint64_t(i) * kDirEntrySize;
+    const TensorSpec want = tensor_spec(c, i);
+    if (std::memchr(e, 0, kTensorNameMax) == nullptr)
+      return fail(err, Status::bad_tensor, "directory entry %u: name not NUL-terminated", i);
+    if (std::strncmp(reinterpret_cast<const char*>(e), want.name, kTensorNameMax) != 0)
+      return fail(err, Status::bad_tensor, "directory entry %u is '%.31s', expected '%s'", i,
+                  reinterpret_cast<const char*>(e), want.name);
+    const uint32_t dtype = load_u32(e + 32), rows = load_u32(e + 36), cols = load_u32(e + 40);
+    const uint64_t off = load_u64(e + 48), nbytes = load_u64(e + 56);
+    if (dtype != uint32_t(DType::f32))
+      return fail(err, Status::bad_tensor, "tensor '%s' has unknown dtype %u", want.name, dtype);
+    if (rows != want.rows || cols != want.cols)
+      return fail(err, Status::bad_tensor, "tensor '%s' has shape %ux%u, expected %ux%u", want.name,
+                  rows, cols, want.rows, want.cols);
+    if (nbytes != tensor_bytes(want))
+      return fail(err, Status::bad_tensor, "tensor '%s' is %llu bytes, expected %llu", want.name,
+                  static_cast<unsigned long long>(nbytes),
+                  static_cast<unsigned long long>(tensor_bytes(want)));
+    if (off < data_off || off > size - 4 || nbytes > size - 4 - off)
+      return fail(err, Status::out_of_bounds, "tensor '%s' at offset %llu runs past the end",
+                  want.name, static_cast<unsigned long long>(off));
+    if (off % kTensorAlign != 0)
+      return fail(err, Status::misaligned, "tensor '%s' offset %llu not %u-byte aligned", want.name,
+                  static_cast<unsigned long long>(off), kTensorAlign);
+    const float* p = reinterpret_cast<const float*>(b + off);
+    // Bind by name: "wte", "wpe", "lnf.*" or "l<i>.<kind>".
+    const char* n = want.name;
+    if (std::strcmp(n, "wte") == 0) m.wte = p;
+    else if (std::strcmp(n, "wpe") == 0) m.wpe = p;
+    else if (std::strcmp(n, "lnf.w") == 0) m.lnf_w = p;
+    else if (std::strcmp(n, "lnf.b") == 0) m.lnf_b = p;
+    else {
+      unsigned layer = 0;
+      int consumed = 0;
+      std::sscanf(n, "l%u.%n", &layer, &consumed);
+      LayerWeights& lw = m.layers[layer];
+      const float** slots[kKinds] = {&lw.ln1_w, &lw.ln1_b, &lw.wqkv, &lw.bqkv, &lw.wo, &lw.bo,
+                                     &lw.ln2_w, &lw.ln2_b, &lw.fc1_w, &lw.fc1_b, &lw.fc2_w, &lw.fc2_b};
+      for (int k = 0; k < kKinds; ++k)
+        if (std::strcmp(n + consumed, kKindNames[k]) == 0) *slots[k] = p;
+    }
+  }
+  *out = m;
+  return Status::ok;
+}
+
+}  // namespace causalgen

@@ -1,0 +1,102 @@
+#include "model_io.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace causalgen::host {
+
+AlignedBytes aligned_bytes(size_t n) {
+  AlignedBytes b;
+  const size_t rounded = (n + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded ? rounded : 64);
+  if (!p) return b;
+  b.data = std::unique_ptr<uint8_t[], void (*)(uint8_t*)>(static_cast<uint8_t*>(p),
+                                                          [](uint8_t* q) { std::free(q); });
+  b.size = n;
+  return b;
+}
+
+bool read_file(const std::string& path, AlignedBytes* out, std::string* error) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    *error = path + ": " + std::strerror(errno);
+    return false;
+  }
+  std::vector<uint8_t> buf;
+  uint8_t chunk[1 << 16];
+  size_t n;
+  while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) buf.insert(buf.end(), chunk, chunk + n);
+  const bool bad = std::ferror(f);
+  std::fclose(f);
+  if (bad) {
+    *error = path + ": read error";
+    return false;
+  }
+  *out = aligned_bytes(buf.size());
+  if (!out->data) {
+    *error = path + ": out of memory";
+    return false;
+  }
+  if (!buf.empty()) std::memcpy(out->data.get(), buf.data(), buf.size());
+  return true;
+}
+
+bool write_file_atomic(const std::string& path, const void* data, size_t n, std::string* error) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    *error = tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  const auto* p = static_cast<const uint8_t*>(data);
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t w = ::write(fd, p + done, n - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      *error = tmp + ": " + std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return false;
+    }
+    done += size_t(w);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    *error = tmp + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    *error = path + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool load_model(const std::string& path, LoadedModel* out, std::string* error) {
+  if (!read_file(path, &out->bytes, error)) return false;
+  Error e;
+  if (parse_model(out->bytes.data.get(), out->bytes.size, &out->model, &e) != Status::ok) {
+    *error = path + ": " + status_name(e.status) + ": " + e.message;
+    return false;
+  }
+  return true;
+}
+
+bool make_state(const Model& m, OwnedState* out, std::string* error) {
+  out->mem = aligned_bytes(state_bytes(m.config));
+  Error e;
+  if (state_init(m, out->mem.data.get(), out->mem.size, &out->state, &e) != Status::ok) {
+    *error = std::string("state: ") + e.message;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace causalgen::host

@@ -1,0 +1,38 @@
+// Host-side helpers around the core: reading a model file into aligned memory
+// and parsing it, with messages that name the file.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "causalgen/causalgen.hpp"
+
+namespace causalgen::host {
+
+// 64-byte aligned, owned bytes (the core reads tensors in place).
+struct AlignedBytes {
+  std::unique_ptr<uint8_t[], void (*)(uint8_t*)> data{nullptr, [](uint8_t*) {}};
+  size_t size = 0;
+};
+AlignedBytes aligned_bytes(size_t n);
+
+// Reads a whole file; false with *error set if it cannot be opened or read.
+bool read_file(const std::string& path, AlignedBytes* out, std::string* error);
+// Writes atomically: temp file in the same folder, fsync, rename.
+bool write_file_atomic(const std::string& path, const void* data, size_t n, std::string* error);
+
+struct LoadedModel {
+  AlignedBytes bytes;
+  Model model{};
+};
+// Reads and validates a model file; *error is "FILE: reason" on failure.
+bool load_model(const std::string& path, LoadedModel* out, std::string* error);
+
+// A generation state in owned, aligned memory.
+struct OwnedState {
+  AlignedBytes mem;
+  State* state = nullptr;
+};
+bool make_state(const Model& m, OwnedState* out, std::string* error);
+
+}  // namespace causalgen::host

@@ -1,0 +1,53 @@
+#include "random_model.hpp"
+
+#include <random>
+#include <stdexcept>
+
+#include "causalgen/model_file.hpp"
+
+namespace causalgen::host {
+
+std::vector<float> random_parameters(const Config& c, uint64_t seed, float std, float ln_std,
+                                     float bias_std) {
+  std::vector<float> p(c.parameter_count());
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  size_t off = 0;
+  const uint32_t n = tensor_count(c);
+  for (uint32_t i = 0; i < n; ++i) {
+    const TensorSpec t = tensor_spec(c, i);
+    const std::string name = t.name;
+    auto ends_with = [&](const char* suffix) {
+      const std::string sfx = suffix;
+      return name.size() >= sfx.size() && name.compare(name.size() - sfx.size(), sfx.size(), sfx) == 0;
+    };
+    const bool is_bias = ends_with(".b") || ends_with("bqkv");
+    const bool is_ln_weight = name.find("ln") != std::string::npos && ends_with(".w");
+    const size_t count = size_t(t.rows) * t.cols;
+    const float scale = is_ln_weight ? ln_std : is_bias ? bias_std : std;
+    for (size_t k = 0; k < count; ++k) p[off + k] = (is_ln_weight ? 1.0f : 0.0f) + scale * normal(rng);
+    off += count;
+  }
+  return p;
+}
+
+std::vector<uint32_t> default_codepoints(uint32_t vocab_size) {
+  std::vector<uint32_t> cps;
+  cps.push_back('\n');
+  for (uint32_t c = ' '; c < 0x7F && cps.size() < vocab_size; ++c) cps.push_back(c);
+  for (uint32_t c = 0xC0; cps.size() < vocab_size; ++c) cps.push_back(c);  // Latin-1 letters on
+  cps.resize(vocab_size);
+  return cps;
+}
+
+std::vector<uint8_t> make_model_file(const Config& c, const std::vector<uint32_t>& codepoints,
+                                     const std::vector<float>& params) {
+  std::vector<uint8_t> out(model_file_size(c));
+  Error e;
+  if (codepoints.size() != c.vocab_size || params.size() != c.parameter_count() ||
+      write_model(c, codepoints.data(), params.data(), out.data(), out.size(), &e) != Status::ok)
+    throw std::runtime_error(std::string("make_model_file: ") + e.message);
+  return out;
+}
+
+}  // namespace causalgen::host

@@ -1,0 +1,45 @@
+// Model configuration: the shape of the network and a mixer per layer
+// (DESIGN.md §1). Plain data; validated by validate_config().
+#pragma once
+#include <cstdint>
+#include "causalgen/status.hpp"
+
+namespace causalgen {
+
+constexpr uint32_t kMaxLayers = 64;
+constexpr uint32_t kMaxVocab = 1u << 16;
+constexpr uint32_t kMaxEmbd = 8192;
+constexpr uint32_t kMaxBlock = 1u << 16;
+
+enum class Mixer : uint8_t { max = 0, min = 1, max_avg = 2, min_avg = 3, attention = 4 };
+constexpr uint32_t kMixerCount = 5;
+
+const char* mixer_name(Mixer m);                       // "max", "max-avg", ...
+bool parse_mixer(const char* s, Mixer* out);           // inverse of mixer_name
+inline bool mixer_uses_avg(Mixer m) { return m == Mixer::max_avg || m == Mixer::min_avg; }
+inline bool mixer_is_shift(Mixer m) { return m != Mixer::attention; }
+
+struct Config {
+  uint32_t vocab_size = 0;  // V
+  uint32_t block_size = 0;  // T, the training window
+  uint32_t n_layer = 0;     // L
+  uint32_t n_embd = 0;      // C
+  uint32_t n_head = 1;      // H (attention layers only; C % H == 0 when any)
+  bool bias = true;         // bias in Linear and LayerNorm
+  bool pos_emb = false;     // learned position embedding wpe (T x C)
+  Mixer mixers[kMaxLayers] = {};
+
+  bool has_attention() const;
+  // A model with position embedding or attention sees at most T positions at
+  // once; generation past T re-encodes the last T characters (nanoGPT's crop).
+  bool window_limited() const { return pos_emb || has_attention(); }
+  uint64_t parameter_count() const;
+};
+
+Status validate_config(const Config& c, Error* err);
+
+// The named configurations of DESIGN.md (shape only; vocab_size left 0).
+// name: "tiny" (4x128, T=64) or "small" (6x384, T=256). All layers get `mixer`.
+bool named_config(const char* name, Mixer mixer, Config* out);
+
+}  // namespace causalgen

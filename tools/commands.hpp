@@ -1,0 +1,16 @@
+// The `causalgen` subcommands. Each add_* registers its flags on the app and
+// returns a callback-bearing subcommand; the callback runs the command and
+// sets the process exit code through `exit_code`.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace causalgen::cli {
+
+void add_generate(CLI::App& app, int& exit_code);
+void add_info(CLI::App& app, int& exit_code);
+void add_bench(CLI::App& app, int& exit_code);
+
+// Prints "causalgen: error: <message>" to stderr and returns 1.
+int error(const std::string& message);
+
+}  // namespace causalgen::cli
