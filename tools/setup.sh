@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages causalgen needs (run as root on Debian 12).
+#   tools/setup.sh          what the library, CLI and trainer need
+#   tools/setup.sh --all    also what the whole test suite needs (clang for the
+#                           fuzzer, Emscripten, Chromium, arm-none-eabi, QEMU, Node)
+# Packages already installed are skipped, so running it again is cheap.
+set -euo pipefail
+
+base=(build-essential cmake pkg-config git ca-certificates python3
+      libxtensor-dev libxsimd-dev xtl-dev libcereal-dev catch2 libxtensor-blas-dev
+      libopenblas-dev libcli11-dev)
+extra=(clang libclang-rt-14-dev emscripten nodejs npm chromium chromium-driver
+       gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm)
+
+want=("${base[@]}")
+[[ "${1:-}" == "--all" ]] && want+=("${extra[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  echo "setup: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
