@@ -328,131 +328,213 @@ __device__ __forceinline__ float gelu_grad(float x) {
   return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
 }
 
+// Both GELU kernels move 16 bytes per access (8 bf16 or 4 floats): they are
+// pure memory traffic over (N, 4C).
+template <class A>
+struct alignas(16) Pack {
+  static constexpr int n = 16 / sizeof(A);
+  A v[n];
+};
+
 template <class A>
 __global__ void bias_gelu_forward_kernel(A* pre, A* out, const A* in, const float* b, int H,
-                                         size_t total) {
+                                         size_t packs) {
+  using P = Pack<A>;
   const size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
-  if (i >= total) return;
-  const A pv = from_f32<A>(to_f32(in[i]) + (b ? b[i % H] : 0.0f));
-  pre[i] = pv;
-  out[i] = from_f32<A>(gelu_f(to_f32(pv)));
+  if (i >= packs) return;
+  const P x = reinterpret_cast<const P*>(in)[i];
+  const int c0 = static_cast<int>((i * P::n) % H);
+  P pv, ov;
+#pragma unroll
+  for (int j = 0; j < P::n; ++j) {
+    pv.v[j] = from_f32<A>(to_f32(x.v[j]) + (b ? b[c0 + j] : 0.0f));
+    ov.v[j] = from_f32<A>(gelu_f(to_f32(pv.v[j])));
+  }
+  reinterpret_cast<P*>(pre)[i] = pv;
+  reinterpret_cast<P*>(out)[i] = ov;
 }
 
 template <class A>
 void bias_gelu_forward(A* pre, A* out, const A* in, const float* b, int N, int H,
                        cudaStream_t s) {
-  const size_t total = static_cast<size_t>(N) * H;
-  bias_gelu_forward_kernel<<<ceil_div(total, 256), 256, 0, s>>>(pre, out, in, b, H, total);
+  if (H % Pack<A>::n != 0) throw std::runtime_error("GELU width must be a multiple of 8");
+  const size_t packs = static_cast<size_t>(N) * H / Pack<A>::n;
+  bias_gelu_forward_kernel<<<ceil_div(packs, 256), 256, 0, s>>>(pre, out, in, b, H, packs);
   CG_LAUNCH_CHECK();
 }
 
 template <class A>
-__global__ void gelu_backward_kernel(A* dpre, const A* dout, const A* pre, size_t total) {
+__global__ void gelu_backward_kernel(A* dpre, const A* dout, const A* pre, size_t packs) {
+  using P = Pack<A>;
   const size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
-  if (i >= total) return;
-  dpre[i] = from_f32<A>(to_f32(dout[i]) * gelu_grad(to_f32(pre[i])));
+  if (i >= packs) return;
+  const P d = reinterpret_cast<const P*>(dout)[i];
+  const P x = reinterpret_cast<const P*>(pre)[i];
+  P r;
+#pragma unroll
+  for (int j = 0; j < P::n; ++j) r.v[j] = from_f32<A>(to_f32(d.v[j]) * gelu_grad(to_f32(x.v[j])));
+  reinterpret_cast<P*>(dpre)[i] = r;
 }
 
 template <class A>
 void gelu_backward(A* dpre, float* db, const A* dout, const A* pre, float* partial, int N,
                    int H, cudaStream_t s) {
-  const size_t total = static_cast<size_t>(N) * H;
-  gelu_backward_kernel<<<ceil_div(total, 256), 256, 0, s>>>(dpre, dout, pre, total);
+  if (H % Pack<A>::n != 0) throw std::runtime_error("GELU width must be a multiple of 8");
+  const size_t packs = static_cast<size_t>(N) * H / Pack<A>::n;
+  gelu_backward_kernel<<<ceil_div(packs, 256), 256, 0, s>>>(dpre, dout, pre, packs);
   CG_LAUNCH_CHECK();
   if (db) column_sum<1>(db, nullptr, partial, N, H, ReadAt<A>{dpre, H}, s);
 }
 
 // ---- shift mixers ------------------------------------------------------------------
-// One thread per (b, c) walks t in order: the running mean is a prefix sum.
+// The sequence is cut into segments of kSegLen positions and one thread takes
+// a (b, segment, c): a first pass sums each segment (the running mean's
+// prefix, or the backward's suffix), a second adds the earlier (later)
+// segments' sums in order and scans its own segment. That gives B*C*T/16
+// threads instead of B*C, so the scans are not bound by memory latency.
 
-// Loads run kPrefetch positions ahead of the sequential scan so that a
-// thread is not waiting on one memory round trip per position.
-constexpr int kPrefetch = 8;
+constexpr int kSegLen = 16;
+
+__host__ __device__ inline int seg_count(int T) { return (T + kSegLen - 1) / kSegLen; }
+size_t shift_scratch_floats(int B, int T, int C) { return static_cast<size_t>(B) * seg_count(T) * C; }
 
 template <class A>
-__global__ void shift_mix_forward_kernel(A* m, uint8_t* sel, const A* h, int B, int T, int C,
-                                         int mixer) {
+__global__ void segment_sum_kernel(float* seg, const A* h, int B, int T, int C) {
+  const int idx = blockIdx.x * blockDim.x + threadIdx.x;  // (b, segment, c)
+  const int S = seg_count(T);
+  if (idx >= B * S * C) return;
+  const int c = idx % C, sg = (idx / C) % S, b = idx / (C * S);
+  const int t0 = sg * kSegLen, t1 = min(T, t0 + kSegLen);
+  const size_t base = static_cast<size_t>(b) * T * C + c;
+  float acc = 0.0f;
+#pragma unroll 16
+  for (int t = t0; t < t1; ++t) acc += to_f32(h[base + static_cast<size_t>(t) * C]);
+  seg[idx] = acc;
+}
+
+template <class A>
+__global__ void shift_mix_forward_kernel(A* m, uint8_t* sel, const A* h, const float* seg, int B,
+                                         int T, int C, int mixer) {
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
-  if (idx >= B * C) return;
-  const int b = idx / C, c = idx % C;
+  const int S = seg_count(T);
+  if (idx >= B * S * C) return;
+  const int c = idx % C, sg = (idx / C) % S, b = idx / (C * S);
   const bool is_max = mixer == static_cast<int>(Mixer::max) || mixer == static_cast<int>(Mixer::max_avg);
   const bool avg = mixer == static_cast<int>(Mixer::max_avg) || mixer == static_cast<int>(Mixer::min_avg);
+  const int t0 = sg * kSegLen, t1 = min(T, t0 + kSegLen);
   const size_t base = static_cast<size_t>(b) * T * C + c;
-  float prev = to_f32(h[base]), sum = 0.0f;
-  for (int t0 = 0; t0 < T; t0 += kPrefetch) {
-    float xs[kPrefetch];
+  float sum = 0.0f;
+  if (avg)
+    for (int k = 0; k < sg; ++k) sum += seg[(static_cast<size_t>(b) * S + k) * C + c];
+  float prev = to_f32(h[base + static_cast<size_t>(t0 > 0 ? t0 - 1 : 0) * C]);  // h_0 := h_1
+  float xs[kSegLen];
 #pragma unroll
-    for (int j = 0; j < kPrefetch; ++j)
-      xs[j] = t0 + j < T ? to_f32(h[base + static_cast<size_t>(t0 + j) * C]) : 0.0f;
+  for (int j = 0; j < kSegLen; ++j)
+    xs[j] = t0 + j < t1 ? to_f32(h[base + static_cast<size_t>(t0 + j) * C]) : 0.0f;
 #pragma unroll
-    for (int j = 0; j < kPrefetch; ++j) {
-      const int t = t0 + j;
-      if (t >= T) break;
-      const size_t i = base + static_cast<size_t>(t) * C;
-      const float x = xs[j];
-      float v = x;
-      uint8_t which = 0;
-      if (is_max ? prev > v : prev < v) { v = prev; which = 1; }
-      if (avg) {
-        sum += x;
-        const float a = sum / static_cast<float>(t + 1);
-        if (is_max ? a > v : a < v) { v = a; which = 2; }
-      }
-      m[i] = from_f32<A>(v);
-      sel[i] = which;
-      prev = x;
+  for (int j = 0; j < kSegLen; ++j) {
+    const int t = t0 + j;
+    if (t >= t1) break;
+    const size_t i = base + static_cast<size_t>(t) * C;
+    const float x = xs[j];
+    float v = x;
+    uint8_t which = 0;
+    if (is_max ? prev > v : prev < v) { v = prev; which = 1; }
+    if (avg) {
+      sum += x;
+      const float a = sum / static_cast<float>(t + 1);
+      if (is_max ? a > v : a < v) { v = a; which = 2; }
     }
+    m[i] = from_f32<A>(v);
+    sel[i] = which;
+    prev = x;
   }
 }
 
 template <class A>
-void shift_mix_forward(A* m, uint8_t* sel, const A* h, int B, int T, int C, Mixer mixer,
-                       cudaStream_t s) {
-  shift_mix_forward_kernel<<<ceil_div(B * C, 128), 128, 0, s>>>(m, sel, h, B, T, C,
-                                                                static_cast<int>(mixer));
+void shift_mix_forward(A* m, uint8_t* sel, const A* h, float* scratch, int B, int T, int C,
+                       Mixer mixer, cudaStream_t s) {
+  const int threads = B * seg_count(T) * C;
+  if (mixer_uses_avg(mixer)) {
+    segment_sum_kernel<<<ceil_div(threads, 256), 256, 0, s>>>(scratch, h, B, T, C);
+    CG_LAUNCH_CHECK();
+  }
+  shift_mix_forward_kernel<<<ceil_div(threads, 256), 256, 0, s>>>(m, sel, h, scratch, B, T, C,
+                                                                  static_cast<int>(mixer));
   CG_LAUNCH_CHECK();
 }
 
+// Per segment: sum of the mean's gradient share g_t / (t+1) where sel == 2.
 template <class A>
-__global__ void shift_mix_backward_kernel(A* dh, const A* dm, const uint8_t* sel, int B, int T,
-                                          int C) {
+__global__ void segment_avg_grad_kernel(float* seg, const A* dm, const uint8_t* sel, int B, int T,
+                                        int C) {
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
-  if (idx >= B * C) return;
-  const int b = idx / C, c = idx % C;
+  const int S = seg_count(T);
+  if (idx >= B * S * C) return;
+  const int c = idx % C, sg = (idx / C) % S, b = idx / (C * S);
+  const int t0 = sg * kSegLen, t1 = min(T, t0 + kSegLen);
   const size_t base = static_cast<size_t>(b) * T * C + c;
-  // Walking t downwards: from_next carries the gradient that position t+1
-  // sent to its h_{t-1} argument; suffix carries sum_{s>=t} g_a(s) / (s+1).
-  float from_next = 0.0f, suffix = 0.0f;
-  for (int t0 = T - 1; t0 >= 0; t0 -= kPrefetch) {
-    float gs[kPrefetch];
-    uint8_t ws[kPrefetch];
+  float acc = 0.0f;
+  for (int t = t1 - 1; t >= t0; --t) {
+    const size_t i = base + static_cast<size_t>(t) * C;
+    if (sel[i] == 2) acc += to_f32(dm[i]) / static_cast<float>(t + 1);
+  }
+  seg[idx] = acc;
+}
+
+template <class A>
+__global__ void shift_mix_backward_kernel(A* dh, const A* dm, const uint8_t* sel, const float* seg,
+                                          int B, int T, int C, bool avg) {
+  const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+  const int S = seg_count(T);
+  if (idx >= B * S * C) return;
+  const int c = idx % C, sg = (idx / C) % S, b = idx / (C * S);
+  const int t0 = sg * kSegLen, t1 = min(T, t0 + kSegLen);
+  const size_t base = static_cast<size_t>(b) * T * C + c;
+  // suffix: sum over s >= t of the mean's share g_s / (s+1) (later segments
+  // first, in order); from_next: what position t+1 sent to its h_{t-1}.
+  float suffix = 0.0f;
+  if (avg)
+    for (int k = S - 1; k > sg; --k) suffix += seg[(static_cast<size_t>(b) * S + k) * C + c];
+  float from_next = 0.0f;
+  if (t1 < T) {
+    const size_t i = base + static_cast<size_t>(t1) * C;
+    if (sel[i] == 1) from_next = to_f32(dm[i]);
+  }
+  float gs[kSegLen];
+  uint8_t ws[kSegLen];
 #pragma unroll
-    for (int j = 0; j < kPrefetch; ++j) {
-      const int t = t0 - j;
-      const size_t i = base + static_cast<size_t>(t >= 0 ? t : 0) * C;
-      gs[j] = t >= 0 ? to_f32(dm[i]) : 0.0f;
-      ws[j] = t >= 0 ? sel[i] : 0;
-    }
+  for (int j = 0; j < kSegLen; ++j) {
+    const int t = t0 + j;
+    const size_t i = base + static_cast<size_t>(t < t1 ? t : t0) * C;
+    gs[j] = t < t1 ? to_f32(dm[i]) : 0.0f;
+    ws[j] = t < t1 ? sel[i] : 0;
+  }
 #pragma unroll
-    for (int j = 0; j < kPrefetch; ++j) {
-      const int t = t0 - j;
-      if (t < 0) break;
-      const float g = gs[j];
-      const uint8_t w = ws[j];
-      float d = from_next;
-      from_next = 0.0f;
-      if (w == 0) d += g;
-      else if (w == 1) { if (t == 0) d += g; else from_next = g; }  // h_0 := h_1
-      else suffix += g / static_cast<float>(t + 1);
-      dh[base + static_cast<size_t>(t) * C] = from_f32<A>(d + suffix);
-    }
+  for (int j = kSegLen - 1; j >= 0; --j) {
+    const int t = t0 + j;
+    if (t >= t1) continue;
+    const float g = gs[j];
+    const uint8_t w = ws[j];
+    float d = from_next;
+    from_next = 0.0f;
+    if (w == 0) d += g;
+    else if (w == 1) { if (t == 0) d += g; else from_next = g; }  // h_0 := h_1
+    else suffix += g / static_cast<float>(t + 1);
+    dh[base + static_cast<size_t>(t) * C] = from_f32<A>(d + suffix);
   }
 }
 
 template <class A>
-void shift_mix_backward(A* dh, const A* dm, const uint8_t* sel, int B, int T, int C,
-                        cudaStream_t s) {
-  shift_mix_backward_kernel<<<ceil_div(B * C, 128), 128, 0, s>>>(dh, dm, sel, B, T, C);
+void shift_mix_backward(A* dh, const A* dm, const uint8_t* sel, float* scratch, int B, int T, int C,
+                        Mixer mixer, cudaStream_t s) {
+  const int threads = B * seg_count(T) * C;
+  const bool avg = mixer_uses_avg(mixer);
+  if (avg) {
+    segment_avg_grad_kernel<<<ceil_div(threads, 256), 256, 0, s>>>(scratch, dm, sel, B, T, C);
+    CG_LAUNCH_CHECK();
+  }
+  shift_mix_backward_kernel<<<ceil_div(threads, 256), 256, 0, s>>>(dh, dm, sel, scratch, B, T, C, avg);
   CG_LAUNCH_CHECK();
 }
 
@@ -759,10 +841,10 @@ void to_f32(float* out, const __nv_bfloat16* in, size_t n, cudaStream_t s) {
   template void bias_gelu_forward<A>(A*, A*, const A*, const float*, int, int, cudaStream_t);   \
   template void gelu_backward<A>(A*, float*, const A*, const A*, float*, int, int,              \
                                  cudaStream_t);                                                 \
-  template void shift_mix_forward<A>(A*, uint8_t*, const A*, int, int, int, Mixer,              \
+  template void shift_mix_forward<A>(A*, uint8_t*, const A*, float*, int, int, int, Mixer,      \
                                      cudaStream_t);                                             \
-  template void shift_mix_backward<A>(A*, const A*, const uint8_t*, int, int, int,              \
-                                      cudaStream_t);                                            \
+  template void shift_mix_backward<A>(A*, const A*, const uint8_t*, float*, int, int, int,      \
+                                      Mixer, cudaStream_t);                                     \
   template void qkv_split_forward<A>(A*, A*, A*, const A*, const float*, int, int, int, int,    \
                                      cudaStream_t);                                             \
   template void qkv_split_backward<A>(A*, float*, const float*, const float*, const float*,     \

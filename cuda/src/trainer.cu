@@ -108,6 +108,7 @@ class GptTrainer final : public Trainer {
     stats_.resize(L_ * 4 * N + 2 * N);
     pre_.resize(L_ * N * 4 * C), gelu_.resize(L_ * N * 4 * C);
     sel_.resize(L_ * N * C);
+    shift_scratch_.resize(shift_scratch_floats(B_, T_, C_));
     int n_attn = 0;
     for (int l = 0; l < L_; ++l) n_attn += c.mixers[l] == Mixer::attention;
     if (n_attn) {
@@ -302,7 +303,8 @@ class GptTrainer final : public Trainer {
                   1.0f, 0.0f, stream_);
         merge_heads_forward(m, y_.ptr, B_, T, C, H, stream_);
       } else {
-        shift_mix_forward(m, sel_.ptr + l * NC(), ln1, B_, T, C, cfg_.mixers[l], stream_);
+        shift_mix_forward(m, sel_.ptr + l * NC(), ln1, shift_scratch_.ptr, B_, T, C, cfg_.mixers[l],
+                          stream_);
       }
       linear(tmp_.ptr, m, w.wo, N, C, C);
       A* ln2 = ln2_.ptr + l * NC();
@@ -383,7 +385,8 @@ class GptTrainer final : public Trainer {
         linear_dweight(w.wqkv, dqkv_.ptr, ln1, N, 3 * C, C);
         linear_dinput(dh_.ptr, dqkv_.ptr, w.wqkv, N, 3 * C, C);
       } else {
-        shift_mix_backward(dh_.ptr, dA_.ptr, sel_.ptr + l * NC(), B_, T, C, stream_);
+        shift_mix_backward(dh_.ptr, dA_.ptr, sel_.ptr + l * NC(), shift_scratch_.ptr, B_, T, C,
+                           cfg_.mixers[l], stream_);
       }
       // Below layer 0 is the embedding, whose backward applies its own dropout.
       layernorm_backward(dres_.ptr, G(w.ln1_w), G(w.ln1_b), dh_.ptr, x_.ptr + l * NC(), P(w.ln1_w),
@@ -422,7 +425,7 @@ class GptTrainer final : public Trainer {
   DeviceBuffer<float> logits_, loss_rows_, scalars_;
   DeviceBuffer<A> dlogits_;
   // Scratch.
-  DeviceBuffer<float> dres_, y_, preatt_, datt_, dq_, dk_, dv_, partial_;
+  DeviceBuffer<float> shift_scratch_, dres_, y_, preatt_, datt_, dq_, dk_, dv_, partial_;
   DeviceBuffer<A> tmp_, dA_, dh_, dbranch_, dpre_, dy_, dpreatt_, dqkv_;
 };
 
@@ -451,6 +454,10 @@ std::unique_ptr<Trainer> Trainer::create(const Config& c, const TrainerOptions& 
     if (!device_available(error)) return nullptr;
     if (o.block_size < 1 || o.block_size > c.block_size || o.batch_size < 1) {
       *error = "batch/block size outside the model's limits";
+      return nullptr;
+    }
+    if (c.n_embd % 2 != 0) {  // the GELU kernels move 8 values of 4C at a time
+      *error = "the CUDA trainer needs an even n_embd";
       return nullptr;
     }
     if (o.precision == Precision::bf16) return std::make_unique<GptTrainer<__nv_bfloat16>>(c, o);

@@ -32,7 +32,7 @@ void require_gpu() {
 Config small_config(std::vector<Mixer> mixers, bool pos_emb, bool bias = true) {
   Config c;
   c.vocab_size = 23;
-  c.block_size = 16;
+  c.block_size = 48;  // several 16-position segments of the shift kernels
   c.n_layer = uint32_t(mixers.size());
   c.n_embd = 32;
   c.n_head = 4;
@@ -98,7 +98,7 @@ TEST_CASE("cuda f32 forward equals the core's forward", "[cuda]") {
       INFO(name << " pos_emb=" << pos);
       const Config c = small_config(mixers, pos);
       const auto params = host::random_parameters(c, 7, 0.2f, 0.1f, 0.1f);
-      const uint32_t B = 3, T = 16;
+      const uint32_t B = 3, T = 48;
       cuda::TrainerOptions o;
       o.batch_size = B, o.block_size = T, o.precision = cuda::Precision::f32;
       std::string err;
@@ -124,7 +124,7 @@ TEST_CASE("cuda f32 gradients match finite differences of the core's loss", "[cu
     INFO(name);
     const Config c = small_config(mixers, std::string(name) == "attention");
     auto params = host::random_parameters(c, 3, 0.3f, 0.2f, 0.1f);
-    const uint32_t B = 2, T = 16;
+    const uint32_t B = 2, T = 40;  // a partial last segment
     cuda::TrainerOptions o;
     o.batch_size = B, o.block_size = T, o.precision = cuda::Precision::f32;
     std::string err;
@@ -168,7 +168,7 @@ TEST_CASE("cuda bf16 loss and gradients stay close to f32", "[cuda]") {
     INFO(name);
     const Config c = small_config(mixers, true);
     const auto params = host::random_parameters(c, 21);
-    const uint32_t B = 4, T = 16;
+    const uint32_t B = 4, T = 48;
     const Batch b = random_batch(c, B, T, 1);
     std::vector<float> g32(params.size()), g16(params.size());
     float l32 = 0, l16 = 0;
