@@ -1,0 +1,224 @@
+// The fixed-size generation state (state.hpp): its size depends on the config
+// only, every write stays inside the caller's arena (guard bytes), bad arenas
+// are refused with the right status, and the Kahan running mean stays
+// accurate over a million positions.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "block.hpp"
+#include "kernels.hpp"
+#include "test_util.hpp"
+
+using namespace cgtest;
+
+namespace {
+
+constexpr size_t kGuard = 256;
+constexpr uint8_t kGuardByte = 0xA5;
+
+// An arena of `bytes` at a 64-byte aligned address, with guard bytes on both sides.
+struct Guarded {
+  host::AlignedBytes mem;
+  size_t bytes;
+  explicit Guarded(size_t n) : mem(host::aligned_bytes(n + 2 * kGuard)), bytes(n) {
+    std::memset(mem.data.get(), kGuardByte, n + 2 * kGuard);
+  }
+  uint8_t* arena() { return mem.data.get() + kGuard; }
+  bool guards_intact() const {
+    const uint8_t* p = mem.data.get();
+    for (size_t i = 0; i < kGuard; ++i)
+      if (p[i] != kGuardByte || p[kGuard + bytes + i] != kGuardByte) return false;
+    return true;
+  }
+};
+
+bool inside(const void* p, size_t n, const uint8_t* base, size_t bytes) {
+  const auto* q = static_cast<const uint8_t*>(p);
+  return q >= base && q + n <= base + bytes;
+}
+
+}  // namespace
+
+TEST_CASE("state_bytes: fixed per config, shift models do not grow with T, attention does", "[state]") {
+  Config a = make_config(19, 16, 16, 2, true, false, {Mixer::max_avg, Mixer::min});
+  Config b = a;
+  b.block_size = 4096;
+  CHECK(state_bytes(a) == state_bytes(b));  // no per-position memory
+  Config att = make_config(19, 16, 16, 2, true, false, {Mixer::attention, Mixer::min});
+  Config att_long = att;
+  att_long.block_size = 32;
+  // The K/V cache: 2 x T x C floats more per doubling of T (and the history).
+  CHECK(state_bytes(att_long) >= state_bytes(att) + 2 * 16 * 16 * 4);
+}
+
+TEST_CASE("feeding thousands of tokens stays inside the arena", "[state]") {
+  uint64_t seed = 900;
+  for (const Variant& v : all_variants()) {
+    SECTION(v.name) {
+      auto tm = make_model(v.config, ++seed);
+      REQUIRE(tm);
+      const Model& m = tm->model;
+      const size_t need = state_bytes(m.config);
+      Guarded g(need);
+      State* s = nullptr;
+      Error e;
+      REQUIRE(state_init(m, g.arena(), need, &s, &e) == Status::ok);
+      REQUIRE(reinterpret_cast<void*>(s) == g.arena());
+      // Every array the state points to lies inside the arena.
+      const size_t C = m.config.n_embd, T = m.config.block_size, V = m.config.vocab_size;
+      for (uint32_t l = 0; l < m.config.n_layer; ++l) {
+        const LayerState& ls = s->layers[l];
+        if (m.config.mixers[l] == Mixer::attention) {
+          CHECK(inside(ls.k, T * C * 4, g.arena(), need));
+          CHECK(inside(ls.v, T * C * 4, g.arena(), need));
+        } else {
+          CHECK(inside(ls.prev, C * 4, g.arena(), need));
+          if (mixer_uses_avg(m.config.mixers[l])) {
+            CHECK(inside(ls.sum, C * 4, g.arena(), need));
+            CHECK(inside(ls.comp, C * 4, g.arena(), need));
+          }
+        }
+      }
+      CHECK(inside(s->logits, V * 4, g.arena(), need));
+      CHECK(inside(s->probs, V * 4, g.arena(), need));
+      CHECK(inside(s->order, V * 4, g.arena(), need));
+      CHECK(inside(s->hidden, 4 * C * 4, g.arena(), need));
+      if (m.config.window_limited()) CHECK(inside(s->history, T * 4, g.arena(), need));
+
+      const uint32_t n = m.config.window_limited() ? 3 * T + 3 : 5000;
+      const auto tokens = random_tokens(n, V, seed);
+      Pcg32 rng;
+      rng.seed(seed);
+      for (uint32_t i = 0; i < n; ++i) {
+        REQUIRE(state_feed(s, tokens[i], &e) == Status::ok);
+        sample_token(s->logits, V, SamplerParams{1.0f, 5, 0.9f}, &rng, s->probs, s->order);
+      }
+      CHECK(s->position == n);
+      CHECK(state_bytes(m.config) == need);
+      CHECK(g.guards_intact());
+      for (uint32_t i = 0; i < V; ++i) REQUIRE(std::isfinite(s->logits[i]));
+    }
+  }
+}
+
+TEST_CASE("a shift model without position embedding matches the sequence forward after 3000 tokens", "[state]") {
+  const Config c = make_config(19, 16, 16, 1, true, false, {Mixer::max_avg, Mixer::min_avg, Mixer::max});
+  auto tm = make_model(c, 31);
+  REQUIRE(tm);
+  const auto tokens = random_tokens(3000, 19, 5);
+  std::vector<float> seq;
+  REQUIRE(run_forward(tm->model, tokens, &seq) == Status::ok);
+  host::OwnedState st;
+  std::string err;
+  REQUIRE(host::make_state(tm->model, &st, &err));
+  Error e;
+  for (uint32_t t : tokens) REQUIRE(state_feed(st.state, t, &e) == Status::ok);
+  CHECK(bits_equal(st.state->logits, &seq[2999 * 19], 19));
+}
+
+TEST_CASE("state_init refuses misaligned or too small memory", "[state]") {
+  const Config c = make_config(19, 16, 16, 2, true, true, {Mixer::attention, Mixer::max_avg});
+  auto tm = make_model(c, 3);
+  REQUIRE(tm);
+  const size_t need = state_bytes(c);
+  Guarded g(need + 64);
+  State* s = nullptr;
+  Error e;
+  for (size_t shift : {1, 4, 8, 12}) {
+    e = Error{};
+    CHECK(state_init(tm->model, g.arena() + shift, need + 32, &s, &e) == Status::misaligned);
+    CHECK(e.message[0] != 0);
+  }
+  const Status null_status = state_init(tm->model, nullptr, need, &s, &e);
+  CHECK((null_status == Status::misaligned || null_status == Status::bad_argument));
+  e = Error{};
+  CHECK(state_init(tm->model, g.arena(), need - 1, &s, &e) == Status::arena_too_small);
+  CHECK(e.message[0] != 0);
+  CHECK(state_init(tm->model, g.arena(), 0, &s, &e) == Status::arena_too_small);
+  CHECK(g.guards_intact());  // a refused init writes nothing
+  CHECK(state_init(tm->model, g.arena() + 16, need, &s, &e) == Status::ok);  // 16 is enough
+}
+
+TEST_CASE("forward_sequence: arena checks and no writes past it", "[state]") {
+  const Config c = make_config(19, 16, 24, 3, true, true, {Mixer::attention, Mixer::min_avg});
+  auto tm = make_model(c, 4);
+  REQUIRE(tm);
+  const auto tokens = random_tokens(16, 19, 2);
+  const size_t need = forward_arena_bytes(c, 16);
+  Guarded g(need);
+  std::vector<float> logits(16 * 19 + 1, -7.0f);
+  Error e;
+  CHECK(forward_sequence(tm->model, tokens.data(), 16, logits.data(), g.arena(), need - 1, &e) == Status::arena_too_small);
+  CHECK(e.message[0] != 0);
+  CHECK(forward_sequence(tm->model, tokens.data(), 16, logits.data(), g.arena() + 4, need, &e) == Status::misaligned);
+  auto bad = tokens;
+  bad[7] = 19;
+  CHECK(forward_sequence(tm->model, bad.data(), 16, logits.data(), g.arena(), need, &e) == Status::bad_argument);
+  CHECK(forward_sequence(tm->model, tokens.data(), 0, logits.data(), g.arena(), need, &e) == Status::ok);
+  REQUIRE(forward_sequence(tm->model, tokens.data(), 16, logits.data(), g.arena(), need, &e) == Status::ok);
+  CHECK(g.guards_intact());
+  CHECK(logits[16 * 19] == -7.0f);
+  // A smaller n needs less.
+  CHECK(forward_arena_bytes(c, 4) < need);
+}
+
+TEST_CASE("Kahan running mean: shift_mix stays accurate over 1e6 positions", "[state][kahan]") {
+  constexpr uint32_t C = 4;
+  constexpr uint64_t N = 1000000;
+  float sum[C] = {}, comp[C] = {}, m[C];
+  double ref[C] = {};
+  float naive[C] = {};
+  // Values around large offsets: a plain float sum drifts badly here.
+  const float offset[C] = {10.0f, -3.0f, 0.1f, 1000.0f};
+  uint64_t x = 12345;
+  float prev[C];
+  for (uint64_t t = 1; t <= N; ++t) {
+    float h[C];
+    for (uint32_t i = 0; i < C; ++i) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      h[i] = offset[i] + float(int32_t(x >> 40) - (1 << 23)) / float(1 << 23);  // +-1
+      ref[i] += h[i];
+      naive[i] += h[i];
+    }
+    causalgen::block::shift_mix(Mixer::max_avg, h, t == 1 ? h : prev, sum, comp, t, C, m);
+    for (uint32_t i = 0; i < C; ++i) prev[i] = h[i];
+  }
+  for (uint32_t i = 0; i < C; ++i) {
+    const double mean = ref[i] / N, got = double(sum[i]) / N;
+    INFO("channel " << i << " mean " << mean << " kahan " << got << " naive " << naive[i] / N);
+    CHECK(std::fabs(got - mean) <= 2e-7 * std::fabs(mean) + 1e-9);
+  }
+  // The test has teeth: the naive float sum is far off for the large offsets.
+  CHECK(std::fabs(double(naive[3]) / N - ref[3] / N) > 1e-5 * std::fabs(ref[3] / N));
+}
+
+TEST_CASE("Kahan running mean inside a model over 1e6 characters", "[state][kahan]") {
+  // One max-avg layer, no position embedding: the LN1 input is wte[token], so
+  // each position's LN1 output is known and can be summed in double.
+  const Config c = make_config(10, 8, 8, 1, true, false, {Mixer::max_avg});
+  auto tm = make_model(c, 77, 1.0f, 0.3f, 0.5f);
+  REQUIRE(tm);
+  const Model& m = tm->model;
+  std::vector<float> ln(10 * 8);
+  for (uint32_t tok = 0; tok < 10; ++tok)
+    causalgen::kernels::layernorm(&ln[tok * 8], m.wte + tok * 8, m.layers[0].ln1_w, m.layers[0].ln1_b, 8);
+  host::OwnedState st;
+  std::string err;
+  REQUIRE(host::make_state(m, &st, &err));
+  Error e;
+  double ref[8] = {};
+  // A skewed stream, so the mean is far from zero in most channels.
+  const auto tokens = random_tokens(1000000, 10, 8);
+  for (uint32_t t : tokens) {
+    const uint32_t tok = t < 6 ? 3 : t;
+    if (state_feed(st.state, tok, &e) != Status::ok) FAIL(e.message);
+    for (uint32_t i = 0; i < 8; ++i) ref[i] += ln[tok * 8 + i];
+  }
+  REQUIRE(st.state->position == 1000000);
+  for (uint32_t i = 0; i < 8; ++i) {
+    const double mean = ref[i] / 1e6, got = double(st.state->layers[0].sum[i]) / 1e6;
+    INFO("channel " << i << " mean " << mean << " got " << got);
+    CHECK(std::fabs(got - mean) <= 2e-7 * std::fabs(mean) + 1e-9);
+  }
+}
