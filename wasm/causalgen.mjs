@@ -1,0 +1,435 @@
+// causalgen for JavaScript: the WebAssembly core behind a small ES-module API.
+// Works in browsers (main thread or Web Worker) and in Node >= 18.
+//
+//   import { CausalGen } from './causalgen.mjs';
+//   const gen = await CausalGen.load('models/tiny-shakespeare-max-avg.cgm',
+//                                    { onProgress: ({ loaded, total }) => ... });
+//   const run = gen.generate({ prompt: 'ROMEO:', tokens: 500, temperature: 0.8,
+//                              topK: 0, topP: 1, seed: 1337, onChar: (c) => ... });
+//   for await (const text of run) ...       // or: const { text } = await run.done;
+//   run.stop();                              // or gen.stop()
+//   gen.stats  // { charsPerSec, stateBytes, position, generated, heapBytes, ... }
+//
+// Generation follows `causalgen generate` exactly: the same model, prompt,
+// seed and sampling parameters give the same characters as the native CLI.
+// Errors from the core (corrupt file, character not in the vocabulary, bad
+// parameter) are thrown / rejected as CausalGenError carrying the core's message.
+import createCausalGenCore from './causalgen_core.mjs';
+
+/** Status codes of causalgen.h (CG_*). */
+export const Status = Object.freeze({
+  OK: 0, TRUNCATED: 1, BAD_MAGIC: 2, BAD_VERSION: 3, CRC_MISMATCH: 4, BAD_CONFIG: 5,
+  BAD_VOCAB: 6, BAD_TENSOR: 7, OUT_OF_BOUNDS: 8, MISALIGNED: 9, ARENA_TOO_SMALL: 10,
+  UNKNOWN_CHAR: 11, BAD_ARGUMENT: 12, WINDOW_EXCEEDED: 13,
+});
+
+const MIXERS = ['max', 'min', 'max-avg', 'min-avg', 'attention'];
+
+/** An error from the core (code/status set) or from this wrapper (code -1). */
+export class CausalGenError extends Error {
+  constructor(message, code = -1, status = 'error') {
+    super(message);
+    this.name = 'CausalGenError';
+    this.code = code;      // a Status value, or -1 when the error is not the core's
+    this.status = status;  // the core's status name: "crc mismatch", "unknown character", ...
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The compiled core is shared by every model; each model gets its own instance
+// (and so its own memory, released with the model).
+let compiledCore = null;
+
+async function compileCore(wasm) {
+  if (wasm instanceof WebAssembly.Module) return wasm;
+  if (wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm)) return WebAssembly.compile(wasm);
+  const url = wasm ? new URL(String(wasm), globalThis.location?.href)
+                   : new URL('./causalgen_core.wasm', import.meta.url);
+  if (url.protocol === 'file:') {
+    const fs = await import('node:fs/promises');
+    return WebAssembly.compile(await fs.readFile(url));
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new CausalGenError(`cannot fetch ${url}: HTTP ${response.status}`);
+  if (WebAssembly.compileStreaming && /wasm/.test(response.headers.get('content-type') || '')) {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+async function instantiateCore(wasm) {
+  let module;
+  if (wasm) {
+    module = await compileCore(wasm);
+  } else {
+    compiledCore ??= compileCore().catch((e) => { compiledCore = null; throw e; });
+    module = await compiledCore;
+  }
+  return createCausalGenCore({
+    instantiateWasm(imports, receive) {
+      WebAssembly.instantiate(module, imports).then((instance) => receive(instance, module));
+      return {};
+    },
+    print: () => {},
+    printErr: () => {},
+  });
+}
+
+// Yields to the event loop without the 4 ms clamp of nested setTimeout, so
+// that stop() and other messages are seen between chunks.
+function yieldToEventLoop() {
+  if (typeof MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => { ch.port1.close(); resolve(); };
+      ch.port2.postMessage(null);
+    });
+  }
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+const now = () => (globalThis.performance ? performance.now() : Date.now());
+
+// ---------------------------------------------------------------------------
+// Reading a model's bytes from any source, with progress.
+
+async function readSource(source, onProgress, signal) {
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) {
+    return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  }
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    const bytes = new Uint8Array(await source.arrayBuffer());
+    onProgress?.({ loaded: bytes.length, total: bytes.length });
+    return bytes;
+  }
+  if (typeof source !== 'string' && !(source instanceof URL)) {
+    throw new CausalGenError('CausalGen.load: expected an ArrayBuffer, typed array, Blob or URL');
+  }
+  const url = new URL(String(source), globalThis.location?.href ?? import.meta.url);
+  if (url.protocol === 'file:') {
+    const fs = await import('node:fs/promises');
+    const bytes = new Uint8Array(await fs.readFile(url));
+    onProgress?.({ loaded: bytes.length, total: bytes.length });
+    return bytes;
+  }
+  let response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (e) {
+    throw new CausalGenError(`cannot download ${url}: ${e.message}`);
+  }
+  if (!response.ok) {
+    throw new CausalGenError(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`);
+  }
+  const header = Number(response.headers.get('content-length'));
+  const total = Number.isFinite(header) && header > 0 ? header : 0;
+  if (!response.body || !response.body.getReader) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onProgress?.({ loaded: bytes.length, total: bytes.length });
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const parts = [];
+  let loaded = 0;
+  onProgress?.({ loaded, total });
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    loaded += value.length;
+    onProgress?.({ loaded, total });
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const p of parts) { bytes.set(p, at); at += p.length; }
+  return bytes;
+}
+
+function toSeed(seed) {
+  let s;
+  try {
+    s = typeof seed === 'bigint' ? seed : BigInt(typeof seed === 'string' ? seed.trim() : seed);
+  } catch {
+    throw new CausalGenError(`seed ${seed} is not an integer`, Status.BAD_ARGUMENT, 'bad argument');
+  }
+  if (s < 0n || s >= 1n << 64n) {
+    throw new CausalGenError(`seed ${seed} outside 0..2^64-1`, Status.BAD_ARGUMENT, 'bad argument');
+  }
+  return s;
+}
+
+function checkCount(name, v, max) {
+  if (!Number.isInteger(v) || v < 0 || v > max) {
+    throw new CausalGenError(`${name} ${v} is not an integer in 0..${max}`, Status.BAD_ARGUMENT,
+                             'bad argument');
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+
+/** One running generation: stoppable, awaitable (`done`) and async-iterable. */
+export class Generation {
+  constructor(model) {
+    this._model = model;
+    this._stopRequested = false;
+    this._queue = [];
+    this._waiters = [];
+    this._iterating = false;
+    this._finished = false;
+    this.text = '';
+    this.done = new Promise((resolve, reject) => { this._resolve = resolve; this._reject = reject; });
+    this.done.catch(() => {});  // an unobserved failure is reported by the iterator or done
+  }
+
+  /** Asks the generation to stop; it does so before the next chunk. */
+  stop() { this._stopRequested = true; }
+
+  get stopped() { return this._stopRequested; }
+
+  _push(item) {
+    if (!this._iterating) return;
+    const w = this._waiters.shift();
+    if (w) w(item); else this._queue.push(item);
+  }
+
+  _finish(error) {
+    this._finished = true;
+    if (error) this._push({ error }); else this._push({ end: true });
+  }
+
+  /** Yields the text as it is generated, a chunk (one or more characters) at a time. */
+  async *[Symbol.asyncIterator]() {
+    this._iterating = true;
+    for (;;) {
+      const item = this._queue.length ? this._queue.shift()
+        : this._finished && !this._queue.length ? { end: true }
+        : await new Promise((resolve) => this._waiters.push(resolve));
+      if (item.error) throw item.error;
+      if (item.end) return;
+      yield item.text;
+    }
+  }
+}
+
+/** A loaded model with its generation state, in its own WebAssembly instance. */
+export class CausalGen {
+  /**
+   * Loads a model file. source: ArrayBuffer, typed array, Blob/File, or URL
+   * (string or URL; file: URLs work in Node).
+   * options: { onProgress({loaded, total}), signal, wasm (URL, bytes or
+   * WebAssembly.Module of causalgen_core.wasm; default: next to this file) }.
+   * Rejects with CausalGenError carrying the core's message if the file is
+   * not a valid model (corrupt, truncated, foreign, wrong version...).
+   */
+  static async load(source, options = {}) {
+    const bytes = await readSource(source, options.onProgress, options.signal);
+    const core = await instantiateCore(options.wasm);
+    return new CausalGen(core, bytes);
+  }
+
+  constructor(core, bytes) {
+    const M = core;
+    this._M = M;
+    this._err = M._cgw_alloc(M._cgw_error_bytes());
+    this._errMessage = M._cgw_error_message_offset();
+    this._modelMem = M._cgw_alloc(M._cg_model_bytes());
+    this._bytes = M._cgw_alloc(bytes.length);
+    M.HEAPU8.set(bytes, this._bytes);
+    this._model = M._cg_model_load(this._modelMem, M._cg_model_bytes(), this._bytes, bytes.length,
+                                   this._err);
+    if (!this._model) {
+      const e = this._error();
+      this._release();
+      throw e;
+    }
+    const m = this._model;
+    const V = M._cg_vocab_size(m);
+    const vocab = [];
+    for (let i = 0; i < V; ++i) vocab.push(String.fromCodePoint(M._cg_vocab_codepoint(m, i)));
+    // The file was validated by the core; read the fields the C API does not expose.
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const nLayer = M._cg_n_layer(m);
+    const flags = view.getUint32(40, true);
+    const mixersAt = view.getUint32(48, true);
+    const mixers = [];
+    for (let l = 0; l < nLayer; ++l) mixers.push(MIXERS[bytes[mixersAt + l]] ?? '?');
+    const stateBytes = Number(M._cg_state_bytes(m));
+    this.info = Object.freeze({
+      vocabSize: V,
+      vocab,
+      blockSize: M._cg_block_size(m),
+      nLayer,
+      nEmbd: M._cg_n_embd(m),
+      nHead: view.getUint32(36, true),
+      bias: (flags & 1) !== 0,
+      posEmb: (flags & 2) !== 0,
+      mixers,
+      windowLimited: (flags & 2) !== 0 || mixers.includes('attention'),
+      parameters: Number(M._cg_parameter_count(m)),
+      fileBytes: bytes.length,
+      stateBytes,
+    });
+    this._newline = vocab.indexOf('\n');
+    this._stateBytes = stateBytes;
+    this._stateMem = M._cgw_alloc(stateBytes);
+    this._sampler = M._cgw_alloc(M._cgw_sampler_bytes());
+    this._outCap = 4096;
+    this._out = M._cgw_alloc(this._outCap * 4);
+    this._state = M._cg_state_init(m, this._stateMem, stateBytes, 0n, this._err);
+    if (!this._state) {
+      const e = this._error();
+      this._release();
+      throw e;
+    }
+    this._current = null;
+    this._stats = { charsPerSec: 0, computeCharsPerSec: 0, generated: 0, elapsedMs: 0, position: 0 };
+  }
+
+  _error() {
+    const M = this._M;
+    const code = M.HEAP32[this._err >> 2];
+    const message = M.UTF8ToString(this._err + this._errMessage);
+    return new CausalGenError(message, code, M.UTF8ToString(M._cg_status_string(code)));
+  }
+
+  _release() {
+    const M = this._M;
+    if (!M) return;
+    for (const p of [this._out, this._sampler, this._stateMem, this._bytes, this._modelMem, this._err]) {
+      if (p) M._cgw_free(p);
+    }
+    this._M = null;
+    this._model = this._state = null;
+  }
+
+  /** Frees the model's memory; the object is unusable afterwards. */
+  dispose() {
+    this.stop();
+    this._release();
+  }
+
+  /** True while a generation runs. */
+  get running() { return this._current !== null; }
+
+  /**
+   * Live figures: charsPerSec (generated characters per second of wall time,
+   * since the prompt was fed), computeCharsPerSec (per second spent in the
+   * core), generated, elapsedMs, position (characters in the state, prompt
+   * included), stateBytes (constant for a model: no KV cache), heapBytes (the
+   * whole WebAssembly memory, which does not grow while generating).
+   */
+  get stats() {
+    return {
+      ...this._stats,
+      stateBytes: this._stateBytes,
+      heapBytes: this._M ? this._M.HEAPU8.length : 0,
+      running: this.running,
+    };
+  }
+
+  /** Stops the running generation, if any. */
+  stop() { this._current?.stop(); }
+
+  /**
+   * Starts generating. Options (defaults as `causalgen generate`):
+   *   prompt ('') -- fed first; when empty, a newline is fed (not output);
+   *   tokens (500), temperature (0.8; 0 = greedy), topK (0 = off), topP (1 = off),
+   *   seed (1337; number, bigint or decimal string, 0..2^64-1),
+   *   onChar(c, stats) per character, onChunk(text, stats) per chunk,
+   *   chunkMs (8) -- time in the core between yields to the event loop,
+   *   keepText (true) -- false: do not accumulate the text (long streams).
+   * Returns a Generation: await gen.done -> { text, stopped, stats }, iterate
+   * it for chunks, call stop(). Bad parameters throw at once; a prompt with a
+   * character outside the vocabulary rejects `done` with the core's message.
+   */
+  generate(options = {}) {
+    if (!this._M) throw new CausalGenError('the model was disposed');
+    if (this._current) throw new CausalGenError('a generation is already running; stop it first');
+    const {
+      prompt = '', tokens = 500, temperature = 0.8, topK = 0, topP = 1.0, seed = 1337,
+      onChar = null, onChunk = null, chunkMs = 8, keepText = true,
+    } = options;
+    const M = this._M;
+    if (typeof prompt !== 'string') throw new CausalGenError('prompt must be a string');
+    checkCount('tokens', tokens, 100000000);
+    checkCount('topK', topK, 0xffffffff);
+    const seed64 = toSeed(seed);
+    M._cgw_sampler_set(this._sampler, Number(temperature), topK, Number(topP));
+    if (M._cg_sampler_check(this._sampler, this._err) !== 0) throw this._error();
+
+    const run = new Generation(this);
+    this._current = run;
+    this._run(run, { prompt, tokens, seed64, onChar, onChunk, chunkMs, keepText }).then(
+      (result) => { this._current = null; run._finish(); run._resolve(result); },
+      (error) => { this._current = null; run._finish(error); run._reject(error); });
+    return run;
+  }
+
+  async _run(run, { prompt, tokens, seed64, onChar, onChunk, chunkMs, keepText }) {
+    // Between chunks, dispose() may free everything: the loop checks
+    // _stopRequested (set by dispose) before touching the core again.
+    const M = this._M;
+    const m = this._model;
+    const s = this._state = M._cg_state_init(m, this._stateMem, this._stateBytes, seed64, this._err);
+    if (!s) throw this._error();
+    this._stats = { charsPerSec: 0, computeCharsPerSec: 0, generated: 0, elapsedMs: 0,
+                    position: 0 };
+    await yieldToEventLoop();  // generate() returns before any work is done
+    if (run._stopRequested || !this._M) return { text: '', stopped: true, stats: this.stats };
+
+    if (prompt.length === 0) {
+      // As the CLI: start from a newline (or token 0), which is not output.
+      if (M._cg_feed_token(s, this._newline >= 0 ? this._newline : 0, this._err) !== 0) {
+        throw this._error();
+      }
+    } else {
+      const utf8 = new TextEncoder().encode(prompt);
+      const p = M._cgw_alloc(utf8.length);
+      M.HEAPU8.set(utf8, p);
+      const rc = M._cg_feed_text(s, p, utf8.length, this._err);
+      M._cgw_free(p);
+      if (rc !== 0) throw this._error();
+    }
+
+    const t0 = now();
+    let computeMs = 0;
+    let remaining = tokens;
+    let chunk = 16;
+    while (remaining > 0 && !run._stopRequested) {
+      const n = Math.min(chunk, remaining, this._outCap);
+      const last = n === remaining;
+      const c0 = now();
+      const got = M._cgw_generate(s, m, this._sampler, n, last ? 0 : 1, this._out, this._err);
+      const dt = now() - c0;
+      computeMs += dt;
+      const cps = M.HEAPU32.subarray(this._out >> 2, (this._out >> 2) + got);
+      let text = '';
+      for (let i = 0; i < got; ++i) text += String.fromCodePoint(cps[i]);
+      if (got < n || M.HEAP32[this._err >> 2] !== 0) throw this._error();
+      remaining -= got;
+      if (keepText) run.text += text;
+      const elapsed = now() - t0;
+      this._stats = {
+        charsPerSec: elapsed > 0 ? (tokens - remaining) / (elapsed / 1000) : 0,
+        computeCharsPerSec: computeMs > 0 ? (tokens - remaining) / (computeMs / 1000) : 0,
+        generated: tokens - remaining,
+        elapsedMs: elapsed,
+        position: Number(M._cg_state_position(s)),
+      };
+      const stats = this.stats;
+      if (onChar) for (const c of text) onChar(c, stats);
+      if (onChunk) onChunk(text, stats);
+      run._push({ text });
+      // Aim each chunk at chunkMs of work so that stop() is seen promptly.
+      const perChar = dt / got;
+      chunk = perChar > 0 ? Math.max(1, Math.min(this._outCap, Math.round(chunkMs / perChar))) : chunk * 2;
+      if (remaining > 0) await yieldToEventLoop();
+    }
+    return { text: run.text, stopped: remaining > 0, stats: { ...this.stats, running: false } };
+  }
+}
+
+export default CausalGen;
