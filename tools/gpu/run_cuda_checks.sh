@@ -14,7 +14,7 @@ mkdir -p build
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 cmake -S . -B build/gpu -DCMAKE_BUILD_TYPE=Release -DCAUSALGEN_CUDA=ON \
   -DCMAKE_PREFIX_PATH="$D;$L/cmake;$L/openblas-pthread/cmake" \
-  -DBLAS_LIBRARIES=$L/openblas-pthread/libopenblas.so \
+  -DBLAS_LIBRARIES=$L/openblas-pthread/libopenblas.so "-DCMAKE_CXX_FLAGS=-isystem $D/include" \
   -DLAPACK_LIBRARIES=$L/openblas-pthread/libopenblas.so >build/gpu-configure.log 2>&1 \
   || { tail -40 build/gpu-configure.log; exit 1; }
 cmake --build build/gpu -j"$(nproc)" --target ${CG_TARGETS:-all} 2>&1 | grep -E "error|warning: unused|Error" || true
