@@ -123,6 +123,7 @@ void add_bench(CLI::App& app, int& exit_code) {
   gen->add_option("--seconds", o->seconds, "Seconds measured at each position")->check(CLI::Range(0.01, 600.0));
   gen->add_option("--seed", o->seed, "Seed for weights and sampling");
   gen->callback([o, &exit_code] { exit_code = run_bench_generate(*o); });
+  add_bench_train(bench, exit_code);
 }
 
 }  // namespace causalgen::cli

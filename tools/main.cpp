@@ -11,6 +11,10 @@ int main(int argc, char** argv) {
   causalgen::cli::add_generate(app, exit_code);
   causalgen::cli::add_info(app, exit_code);
   causalgen::cli::add_bench(app, exit_code);
+  causalgen::cli::add_convert(app, exit_code);
+  causalgen::cli::add_train(app, exit_code);
+  causalgen::cli::add_eval(app, exit_code);
+  causalgen::cli::add_export(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

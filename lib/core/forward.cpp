@@ -80,7 +80,7 @@ Status forward_sequence(const Model& m, const uint32_t* tokens, uint32_t n, floa
     for (uint32_t t = 0; t < n; ++t) kernels::layernorm(row(b.Hs, t), row(b.X, t), w.ln1_w, w.ln1_b, C);
     if (mixer == Mixer::attention) {
       for (uint32_t t = 0; t < n; ++t) {
-        kernels::matvec(b.qkv, w.wqkv, w.bqkv, row(b.Hs, t), 3 * C, C);
+        block::qkv(m, l, row(b.Hs, t), b.qkv, b.hidden);  // hidden: free int8 scratch here
         std::memcpy(row(b.K, t), b.qkv + C, C * sizeof(float));
         std::memcpy(row(b.V, t), b.qkv + 2 * C, C * sizeof(float));
         block::attention_mix(b.qkv, b.K, b.V, t, C, c.n_head, b.att, row(b.M, t));
@@ -94,10 +94,10 @@ Status forward_sequence(const Model& m, const uint32_t* tokens, uint32_t n, floa
       }
     }
     for (uint32_t t = 0; t < n; ++t)
-      block::residual_and_mlp(w, C, row(b.M, t), row(b.X, t), b.h, b.hidden, b.tmp);
+      block::residual_and_mlp(m, l, row(b.M, t), row(b.X, t), b.h, b.hidden, b.tmp);
   }
   for (uint32_t t = 0; t < n; ++t)
-    block::logits(m, row(b.X, t), b.h, logits + static_cast<size_t>(t) * c.vocab_size);
+    block::logits(m, row(b.X, t), b.h, logits + static_cast<size_t>(t) * c.vocab_size, b.tmp);
   return Status::ok;
 }
 

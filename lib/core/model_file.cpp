@@ -38,7 +38,19 @@ struct Layout {
 
 uint64_t tensor_bytes(const TensorSpec& t) { return uint64_t(t.rows) * t.cols * 4; }
 
-Layout layout_for(const Config& c) {
+// Data bytes of tensor t stored as dtype (int8: with group size group).
+uint64_t tensor_bytes_as(const TensorSpec& t, DType d, uint32_t group) {
+  return d == DType::int8 ? int8_tensor_bytes(t.rows, t.cols, group) : tensor_bytes(t);
+}
+
+// The dtype the writer gives tensor t.
+DType dtype_for(const TensorSpec& t, const WriteOptions& o) {
+  return o.matrices == DType::int8 && tensor_may_be_int8(t.name) ? DType::int8 : DType::f32;
+}
+
+// nbytes_of(i, spec) gives tensor i's data bytes (by its dtype).
+template <class F>
+Layout layout_with(const Config& c, F&& nbytes_of) {
   Layout l;
   l.mixers = kHeaderSize;
   l.vocab = uint32_t(align_up(l.mixers + c.n_layer, 4));
@@ -46,9 +58,45 @@ Layout layout_for(const Config& c) {
   l.data = uint32_t(align_up(l.dir + uint64_t(tensor_count(c)) * kDirEntrySize, kTensorAlign));
   uint64_t off = l.data;
   const uint32_t n = tensor_count(c);
-  for (uint32_t i = 0; i < n; ++i) off = align_up(off, kTensorAlign) + tensor_bytes(tensor_spec(c, i));
+  for (uint32_t i = 0; i < n; ++i) off = align_up(off, kTensorAlign) + nbytes_of(i, tensor_spec(c, i));
   l.file_size = off + 4;  // CRC
   return l;
+}
+Layout layout_for(const Config& c, const WriteOptions& o) {
+  return layout_with(c, [&](uint32_t, const TensorSpec& t) {
+    return tensor_bytes_as(t, dtype_for(t, o), o.group_size);
+  });
+}
+Layout layout_for(const Config& c) { return layout_for(c, WriteOptions{}); }
+
+// Symmetric int8 with one scale per group of a row (see model_file.hpp).
+// false if a group's largest magnitude is not finite (inf or NaN weights).
+bool quantize_rows(const float* w, uint32_t rows, uint32_t cols, uint32_t group, uint8_t* out) {
+  const uint32_t ng = int8_groups(cols, group);
+  int8_t* q = reinterpret_cast<int8_t*>(out);
+  uint8_t* scales = out + int8_scales_offset(rows, cols);
+  for (uint32_t r = 0; r < rows; ++r)
+    for (uint32_t g = 0; g < ng; ++g) {
+      const uint32_t c0 = g * group, c1 = c0 + group < cols ? c0 + group : cols;
+      const float* x = w + size_t(r) * cols;
+      float amax = 0.0f;
+      for (uint32_t i = c0; i < c1; ++i) {
+        const float a = x[i] < 0.0f ? -x[i] : x[i];
+        if (a > amax) amax = a;
+      }
+      for (uint32_t i = c0; i < c1; ++i)
+        if (x[i] != x[i]) return false;
+      if (!(amax <= 3.4028234e38f)) return false;
+      const float scale = amax / 127.0f;
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      for (uint32_t i = c0; i < c1; ++i) {
+        float v = x[i] * inv;
+        if (!(v >= -127.0f && v <= 127.0f)) v = v > 0.0f ? 127.0f : v < 0.0f ? -127.0f : 0.0f;
+        q[size_t(r) * cols + i] = int8_t(v >= 0.0f ? int(v + 0.5f) : -int(-v + 0.5f));
+      }
+      std::memcpy(scales + (size_t(g) * rows + r) * 4, &scale, 4);  // group-major
+    }
+  return true;
 }
 
 // Per-layer tensor kinds in canonical order.
@@ -140,17 +188,41 @@ uint32_t crc32(const void* data, size_t n, uint32_t crc) {
   return ~crc;
 }
 
+bool tensor_may_be_int8(const char* name) {
+  if (std::strcmp(name, "wte") == 0 || std::strcmp(name, "wpe") == 0) return true;
+  if (name[0] != 'l') return false;
+  const char* dot = std::strchr(name, '.');
+  if (!dot) return false;
+  ++dot;
+  return std::strcmp(dot, "attn.wqkv") == 0 || std::strcmp(dot, "wo") == 0 ||
+         std::strcmp(dot, "fc1.w") == 0 || std::strcmp(dot, "fc2.w") == 0;
+}
+
 size_t model_file_size(const Config& c) { return size_t(layout_for(c).file_size); }
+size_t model_file_size(const Config& c, const WriteOptions& o) {
+  return size_t(layout_for(c, o).file_size);
+}
 
 Status write_model(const Config& c, const uint32_t* codepoints, const float* params, void* out,
                    size_t out_size, Error* err) {
+  return write_model(c, codepoints, params, WriteOptions{}, out, out_size, err);
+}
+
+Status write_model(const Config& c, const uint32_t* codepoints, const float* params,
+                   const WriteOptions& o, void* out, size_t out_size, Error* err) {
+  if (o.matrices != DType::f32 && o.matrices != DType::int8)
+    return fail(err, Status::bad_argument, "unknown dtype %u", unsigned(o.matrices));
+  if (o.matrices == DType::int8 && (o.group_size < 1 || o.group_size > kMaxGroupSize))
+    return fail(err, Status::bad_argument, "int8 group size %u outside 1..%u", unsigned(o.group_size),
+                unsigned(kMaxGroupSize));
   if (Status s = validate_config(c, err); s != Status::ok) return s;
   for (uint32_t i = 0; i < c.vocab_size; ++i) {
-    if (codepoints[i] > 0x10FFFF || (i > 0 && codepoints[i] <= codepoints[i - 1]))
+    if (codepoints[i] > 0x10FFFF || (codepoints[i] >= 0xD800 && codepoints[i] <= 0xDFFF) ||
+        (i > 0 && codepoints[i] <= codepoints[i - 1]))
       return fail(err, Status::bad_vocab, "vocabulary entry %u (U+%04X) not ascending/valid", i,
                   codepoints[i]);
   }
-  const Layout lay = layout_for(c);
+  const Layout lay = layout_for(c, o);
   if (out_size < lay.file_size)
     return fail(err, Status::arena_too_small, "output buffer %zu bytes, need %llu", out_size,
                 static_cast<unsigned long long>(lay.file_size));
@@ -180,16 +252,24 @@ Status write_model(const Config& c, const uint32_t* codepoints, const float* par
     const TensorSpec t = tensor_spec(c, i);
     off = align_up(off, kTensorAlign);
     uint8_t* e = b + lay.dir + uint64_t(i) * kDirEntrySize;
+    const DType d = dtype_for(t, o);
+    const uint64_t nbytes = tensor_bytes_as(t, d, o.group_size);
     std::memcpy(e, t.name, std::strlen(t.name));
-    store_u32(e + 32, uint32_t(DType::f32));
+    store_u32(e + 32, uint32_t(d));
     store_u32(e + 36, t.rows);
     store_u32(e + 40, t.cols);
+    store_u32(e + 44, d == DType::int8 ? o.group_size : 0);
     store_u64(e + 48, off);
-    store_u64(e + 56, tensor_bytes(t));
+    store_u64(e + 56, nbytes);
     // Little-endian hosts only (x86-64, wasm32, Cortex-M): floats copy as is.
-    std::memcpy(b + off, src, size_t(tensor_bytes(t)));
+    if (d == DType::int8) {
+      if (!quantize_rows(src, t.rows, t.cols, o.group_size, b + off))
+        return fail(err, Status::bad_argument, "tensor '%s' has a weight that is not finite", t.name);
+    } else {
+      std::memcpy(b + off, src, size_t(nbytes));
+    }
     src += uint64_t(t.rows) * t.cols;
-    off += tensor_bytes(t);
+    off += nbytes;
   }
   store_u32(b + lay.file_size - 4, crc32(b, size_t(lay.file_size - 4)));
   return Status::ok;
@@ -259,10 +339,45 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err) {
     return fail(err, Status::out_of_bounds,
                 "section offsets (vocab %u, directory %u, data %u) do not match the layout", vocab_off,
                 dir_off, data_off);
-  if (lay.file_size != file_size)
+  if (uint64_t(lay.data) > size - 4)
+    return fail(err, Status::out_of_bounds, "file size %llu, the directory alone needs %llu",
+                static_cast<unsigned long long>(file_size),
+                static_cast<unsigned long long>(lay.data) + 4);
+  // Each tensor's dtype (and int8 group size) decides its size, hence the layout.
+  uint32_t q_group = 0;
+  for (uint32_t i = 0; i < nt; ++i) {
+    const uint8_t* e = b + dir_off + uint64_t(i) * kDirEntrySize;
+    const uint32_t dtype = load_u32(e + 32), group = load_u32(e + 44);
+    if (dtype == uint32_t(DType::f32)) {
+      if (group != 0)
+        return fail(err, Status::bad_tensor, "directory entry %u: group field %u, must be 0 for f32", i,
+                    group);
+    } else if (dtype == uint32_t(DType::int8)) {
+      const TensorSpec want = tensor_spec(c, i);
+      if (!tensor_may_be_int8(want.name))
+        return fail(err, Status::bad_tensor, "tensor '%s' cannot be int8 (only weight matrices can)",
+                    want.name);
+      if (group < 1 || group > kMaxGroupSize)
+        return fail(err, Status::bad_tensor, "tensor '%s' has int8 group size %u, outside 1..%u",
+                    want.name, group, kMaxGroupSize);
+      if (q_group != 0 && group != q_group)
+        return fail(err, Status::bad_tensor,
+                    "tensor '%s' has int8 group size %u but an earlier one has %u (one per file)",
+                    want.name, group, q_group);
+      q_group = group;
+    } else {
+      return fail(err, Status::bad_tensor, "tensor '%s' has unknown dtype %u", tensor_spec(c, i).name,
+                  dtype);
+    }
+  }
+  const Layout sized = layout_with(c, [&](uint32_t i, const TensorSpec& t) {
+    const uint8_t* e = b + dir_off + uint64_t(i) * kDirEntrySize;
+    return tensor_bytes_as(t, static_cast<DType>(load_u32(e + 32)), load_u32(e + 44));
+  });
+  if (sized.file_size != file_size)
     return fail(err, Status::out_of_bounds, "file size %llu, config implies %llu",
                 static_cast<unsigned long long>(file_size),
-                static_cast<unsigned long long>(lay.file_size));
+                static_cast<unsigned long long>(sized.file_size));
 
   Vocab v{b + vocab_off, c.vocab_size};
   for (uint32_t i = 0; i < c.vocab_size; ++i) {
@@ -273,10 +388,15 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err) {
       return fail(err, Status::bad_vocab, "vocabulary not strictly ascending at entry %u", i);
   }
 
-  Model m{};
+  // Filled in place (a Model is several KB: no copy on a microcontroller's
+  // stack); on failure *out is left partly filled.
+  *out = Model{};
+  Model& m = *out;
   m.config = c;
   m.vocab = v;
   m.file_size = size;
+  m.bytes = b;
+  m.q_group = q_group;
   for (uint32_t i = 0; i < nt; ++i) {
     const uint8_t* e = b + dir_off + uint64_t(i) * kDirEntrySize;
     const TensorSpec want = tensor_spec(c, i);
@@ -285,42 +405,64 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err) {
     if (std::strncmp(reinterpret_cast<const char*>(e), want.name, kTensorNameMax) != 0)
       return fail(err, Status::bad_tensor, "directory entry %u is '%.31s', expected '%s'", i,
                   reinterpret_cast<const char*>(e), want.name);
-    const uint32_t dtype = load_u32(e + 32), rows = load_u32(e + 36), cols = load_u32(e + 40);
+    const uint32_t rows = load_u32(e + 36), cols = load_u32(e + 40);
+    const DType dtype = static_cast<DType>(load_u32(e + 32));  // checked above
     const uint64_t off = load_u64(e + 48), nbytes = load_u64(e + 56);
-    if (dtype != uint32_t(DType::f32))
-      return fail(err, Status::bad_tensor, "tensor '%s' has unknown dtype %u", want.name, dtype);
     if (rows != want.rows || cols != want.cols)
       return fail(err, Status::bad_tensor, "tensor '%s' has shape %ux%u, expected %ux%u", want.name,
                   rows, cols, want.rows, want.cols);
-    if (nbytes != tensor_bytes(want))
+    const uint64_t want_bytes = tensor_bytes_as(want, dtype, q_group);
+    if (nbytes != want_bytes)
       return fail(err, Status::bad_tensor, "tensor '%s' is %llu bytes, expected %llu", want.name,
                   static_cast<unsigned long long>(nbytes),
-                  static_cast<unsigned long long>(tensor_bytes(want)));
+                  static_cast<unsigned long long>(want_bytes));
     if (off < data_off || off > size - 4 || nbytes > size - 4 - off)
       return fail(err, Status::out_of_bounds, "tensor '%s' at offset %llu runs past the end",
                   want.name, static_cast<unsigned long long>(off));
     if (off % kTensorAlign != 0)
       return fail(err, Status::misaligned, "tensor '%s' offset %llu not %u-byte aligned", want.name,
                   static_cast<unsigned long long>(off), kTensorAlign);
-    const float* p = reinterpret_cast<const float*>(b + off);
+    uint32_t q_off = 0;  // int8: the data offset (nonzero: the data follows the header)
+    if (dtype == DType::int8) {
+      if (off > 0xFFFFFFFFu)
+        return fail(err, Status::out_of_bounds, "int8 tensor '%s' lies past 4 GiB", want.name);
+      const uint8_t* scales = b + off + int8_scales_offset(rows, cols);
+      const uint64_t n_scales = uint64_t(rows) * int8_groups(cols, q_group);
+      for (uint64_t k = 0; k < n_scales; ++k) {
+        const uint32_t bits = load_u32(scales + 4 * k);
+        if ((bits & 0x7F800000u) == 0x7F800000u || (bits >> 31) != 0)
+          return fail(err, Status::bad_tensor, "tensor '%s': int8 scale %llu is not finite and >= 0",
+                      want.name, static_cast<unsigned long long>(k));
+      }
+      q_off = uint32_t(off);
+    }
+    const float* p = dtype == DType::f32 ? reinterpret_cast<const float*>(b + off) : nullptr;
     // Bind by name: "wte", "wpe", "lnf.*" or "l<i>.<kind>".
     const char* n = want.name;
-    if (std::strcmp(n, "wte") == 0) m.wte = p;
-    else if (std::strcmp(n, "wpe") == 0) m.wpe = p;
+    if (std::strcmp(n, "wte") == 0) m.wte = p, m.q_wte = q_off;
+    else if (std::strcmp(n, "wpe") == 0) m.wpe = p, m.q_wpe = q_off;
     else if (std::strcmp(n, "lnf.w") == 0) m.lnf_w = p;
     else if (std::strcmp(n, "lnf.b") == 0) m.lnf_b = p;
     else {
+      // "l<digits>." (the name matched the canonical spec, so it is well formed;
+      // parsed by hand: sscanf would pull stdio into firmware images).
       unsigned layer = 0;
-      int consumed = 0;
-      std::sscanf(n, "l%u.%n", &layer, &consumed);
+      int consumed = 1;
+      while (n[consumed] >= '0' && n[consumed] <= '9') layer = layer * 10 + unsigned(n[consumed++] - '0');
+      consumed += 1;  // the '.'
       LayerWeights& lw = m.layers[layer];
       const float** slots[kKinds] = {&lw.ln1_w, &lw.ln1_b, &lw.wqkv, &lw.bqkv, &lw.wo, &lw.bo,
                                      &lw.ln2_w, &lw.ln2_b, &lw.fc1_w, &lw.fc1_b, &lw.fc2_w, &lw.fc2_b};
       for (int k = 0; k < kKinds; ++k)
         if (std::strcmp(n + consumed, kKindNames[k]) == 0) *slots[k] = p;
+      QuantLayer& ql = m.q_layers[layer];
+      const char* kind = n + consumed;
+      if (std::strcmp(kind, "attn.wqkv") == 0) ql.wqkv = q_off;
+      else if (std::strcmp(kind, "wo") == 0) ql.wo = q_off;
+      else if (std::strcmp(kind, "fc1.w") == 0) ql.fc1_w = q_off;
+      else if (std::strcmp(kind, "fc2.w") == 0) ql.fc2_w = q_off;
     }
   }
-  *out = m;
   return Status::ok;
 }
 

@@ -64,7 +64,7 @@ void step_at(State* s, uint32_t token, uint32_t pos, bool want_logits) {
     LayerState& ls = s->layers[l];
     kernels::layernorm(s->h, s->x, w.ln1_w, w.ln1_b, C);
     if (c.mixers[l] == Mixer::attention) {
-      kernels::matvec(s->qkv, w.wqkv, w.bqkv, s->h, 3 * C, C);
+      block::qkv(m, l, s->h, s->qkv, s->hidden);  // hidden: free int8 scratch here
       std::memcpy(ls.k + static_cast<size_t>(pos) * C, s->qkv + C, C * sizeof(float));
       std::memcpy(ls.v + static_cast<size_t>(pos) * C, s->qkv + 2 * C, C * sizeof(float));
       block::attention_mix(s->qkv, ls.k, ls.v, pos, C, c.n_head, s->att, s->mix);
@@ -74,9 +74,9 @@ void step_at(State* s, uint32_t token, uint32_t pos, bool want_logits) {
       std::memcpy(ls.prev, s->h, C * sizeof(float));
     }
     // s->h is free again: reuse it as the MLP's LN2 scratch.
-    block::residual_and_mlp(w, C, s->mix, s->x, s->h, s->hidden, s->tmp);
+    block::residual_and_mlp(m, l, s->mix, s->x, s->h, s->hidden, s->tmp);
   }
-  if (want_logits) block::logits(m, s->x, s->h, s->logits);
+  if (want_logits) block::logits(m, s->x, s->h, s->logits, s->tmp);
 }
 
 void clear_layers(State* s) {

@@ -15,12 +15,33 @@
 //     u32      data_offset        (first tensor's data, 64-byte aligned)
 //   directory entry (64 bytes)
 //     char     name[32]           (NUL-terminated, NUL-padded)
-//     u32      dtype              (0 = f32)
+//     u32      dtype              (0 = f32, 1 = int8)
 //     u32      rows, cols         (a vector is 1 x n)
-//     u32      reserved = 0
+//     u32      group              (int8: values per scale along a row; f32: 0)
 //     u64      offset, nbytes     (data, 64-byte aligned offset)
 //   tensor data, each tensor 64-byte aligned, zero padding between
 //   u32 CRC-32 (IEEE, as zlib) of every byte before it
+//
+// Tensor data by dtype (little-endian):
+//   f32   rows*cols floats, row-major; nbytes = 4*rows*cols.
+//   int8  per-group symmetric quantization of a weight matrix. With
+//         G = group (1..65536) and ng = ceil(cols/G) groups per row:
+//           values  rows*cols int8, row-major, in [-127, 127]
+//           zero padding to the next multiple of 64 bytes (from the offset)
+//           scales  ng*rows f32, group-major: scale[g][r] (index g*rows + r)
+//                   covers row r, columns g*G .. min(cols, g*G+G)-1 (the last
+//                   group of a row may be short). Group-major so that kernels
+//                   working on several rows load their scales together.
+//         nbytes = align64(rows*cols) + 4*rows*ng; W[r][c] ~ value * scale[c/G][r].
+//         Only the weight matrices may be int8: wte, wpe, l*.attn.wqkv, l*.wo,
+//         l*.fc1.w, l*.fc2.w; LayerNorm weights and biases stay f32. Scales must
+//         be finite and >= 0. This reader needs every int8 tensor of a file
+//         to use the same group size (the writer always does).
+//   int8 matrix-vector products quantize the input vector to int8 with one
+//   scale (max|x|/127, round half away from zero), sum value products in
+//   int32 within each group, then accumulate float(sum) * scale group by
+//   group in order and multiply by the input's scale (kernels.hpp): exact
+//   integer sums and a fixed float order give the same bits on every platform.
 //
 // Tensors, in this canonical order (W is out x in; y = W x):
 //   wte VxC, [wpe TxC], then per layer l: l{l}.ln1.w 1xC [l{l}.ln1.b],
@@ -43,7 +64,20 @@ constexpr uint32_t kDirEntrySize = 64;
 constexpr uint32_t kTensorAlign = 64;
 constexpr uint32_t kTensorNameMax = 32;  // including the terminating NUL
 
-enum class DType : uint32_t { f32 = 0 };
+enum class DType : uint32_t { f32 = 0, int8 = 1 };
+constexpr uint32_t kMaxGroupSize = 65536;
+
+// Bytes of an int8 tensor's data and where its scales start (from its offset).
+inline uint32_t int8_groups(uint32_t cols, uint32_t group) { return (cols + group - 1) / group; }
+inline uint64_t int8_scales_offset(uint32_t rows, uint32_t cols) {
+  return (uint64_t(rows) * cols + kTensorAlign - 1) / kTensorAlign * kTensorAlign;
+}
+inline uint64_t int8_tensor_bytes(uint32_t rows, uint32_t cols, uint32_t group) {
+  return int8_scales_offset(rows, cols) + uint64_t(rows) * int8_groups(cols, group) * 4;
+}
+// Whether the tensor called name (canonical layout) is a weight matrix that
+// may be stored as int8.
+bool tensor_may_be_int8(const char* name);
 
 // One tensor of the canonical layout.
 struct TensorSpec {
@@ -64,8 +98,16 @@ struct LayerWeights {
   const float *fc2_w, *fc2_b;    // C x 4C, C
 };
 
+// Byte offsets (from the file's first byte) of a layer's int8 weight
+// matrices; 0 when the matrix is f32 (then LayerWeights has its pointer).
+struct QuantLayer {
+  uint32_t wqkv, wo, fc1_w, fc2_w;
+};
+
 // A parsed model: pointers into the caller's bytes, which must outlive it.
-// Biases are null when the config has no bias.
+// Biases are null when the config has no bias. A weight matrix stored as int8
+// has a null f32 pointer here and a nonzero offset in q_* (kept as 32-bit
+// offsets so that the descriptor fits cg_model_storage).
 struct Model {
   Config config;
   Vocab vocab;
@@ -74,6 +116,11 @@ struct Model {
   const float *lnf_w, *lnf_b;
   LayerWeights layers[kMaxLayers];
   size_t file_size;
+  const uint8_t* bytes;  // the file's first byte
+  uint32_t q_group;      // group size of the int8 tensors (0: the file has none)
+  uint32_t q_wte, q_wpe; // int8 wte / wpe data offsets, 0 when f32 (or absent)
+  QuantLayer q_layers[kMaxLayers];
+  bool quantized() const { return q_group != 0; }
 };
 
 // Validates every field (sizes, offsets, alignment, shapes, CRC) and fills
@@ -87,6 +134,19 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err);
 size_t model_file_size(const Config& c);
 Status write_model(const Config& c, const uint32_t* codepoints, const float* params,
                    void* out, size_t out_size, Error* err);
+
+// The same with the weight matrices (tensor_may_be_int8) stored as `matrices`:
+// int8 quantizes each row per group of group_size values: scale = max|w|/127,
+// value = round(w * (127/max|w|)) (f32 operations, half away from zero; a
+// group of zeros has scale 0). Non-finite weights are refused (bad_argument).
+// f32 options give exactly the bytes of the functions above.
+struct WriteOptions {
+  DType matrices = DType::f32;
+  uint32_t group_size = 64;
+};
+size_t model_file_size(const Config& c, const WriteOptions& o);
+Status write_model(const Config& c, const uint32_t* codepoints, const float* params,
+                   const WriteOptions& o, void* out, size_t out_size, Error* err);
 
 uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);
 

@@ -1,0 +1,166 @@
+// Checkpoints: round trip; corrupt, truncated and foreign files give one
+// clear error each (never a crash).
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+
+#include "host/model_io.hpp"
+#include "host/random_model.hpp"
+#include "train/checkpoint.hpp"
+#include "train/gemm.hpp"
+#include "train_test_util.hpp"
+
+using namespace causalgen;
+using namespace causalgen::train;
+
+namespace {
+
+TrainState make_state() {
+  TrainConfig c;
+  TrainOverrides o;
+  o.n_layer = 2, o.n_embd = 16, o.block_size = 8, o.batch_size = 2, o.max_iters = 10;
+  o.mixers = std::vector<Mixer>{Mixer::max_avg, Mixer::attention};
+  o.n_head = 2;
+  std::string err;
+  REQUIRE(resolve_config(o, &c, &err));
+  TextData d;
+  d.vocab = {'\n', ' ', 'a', 'b', 'c'};
+  d.train.assign(100, 2);
+  d.val.assign(20, 3);
+  d.text_bytes = 120, d.text_crc = 0x1234;
+  TrainState s;
+  init_state(c, d, &s);
+  for (size_t i = 0; i < s.m.size(); ++i) s.m(i) = float(i) * 1e-3f, s.v(i) = float(i) * 1e-6f;
+  s.step = 7;
+  s.batch_rng.next();
+  s.best_val = 2.5, s.best_step = 5, s.elapsed_s = 12.5;
+  s.iters.push_back({0, 4.1f, 1e-4f, 2.0f, 1000.f, 0.5});
+  s.evals.push_back({0, 4.2, 4.3, 0.1});
+  return s;
+}
+
+std::string decode_error(const std::vector<uint8_t>& bytes) {
+  TrainState out;
+  std::string err;
+  const bool ok = decode_checkpoint(bytes.data(), bytes.size(), "ckpt.cgc", &out, &err);
+  return ok ? std::string() : err;
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: round trip keeps every field", "[train][checkpoint]") {
+  set_threads(1);
+  const TrainState s = make_state();
+  train_test::TempDir d;
+  std::string err;
+  REQUIRE(save_checkpoint(d.file("c.cgc"), s, &err));
+  CHECK_FALSE(std::filesystem::exists(d.file("c.cgc.tmp")));
+  TrainState r;
+  REQUIRE(load_checkpoint(d.file("c.cgc"), &r, &err));
+  CHECK(r.config.model.n_layer == 2);
+  CHECK(r.config.model.mixers[1] == Mixer::attention);
+  CHECK(r.config.model.pos_emb);
+  CHECK(r.config.max_iters == 10);
+  CHECK(r.vocab == s.vocab);
+  const bool same_params = r.params == s.params, same_m = r.m == s.m, same_v = r.v == s.v;
+  CHECK(same_params);
+  CHECK(same_m);
+  CHECK(same_v);
+  CHECK(r.step == 7);
+  CHECK(std::memcmp(r.batch_rng.s, s.batch_rng.s, sizeof s.batch_rng.s) == 0);
+  CHECK(r.best_val == 2.5);
+  CHECK(r.iters.size() == 1);
+  CHECK(r.iters[0].loss == 4.1f);
+  CHECK(r.evals[0].val_loss == 4.3);
+  CHECK(r.data_crc == 0x1234);
+}
+
+TEST_CASE("checkpoint: truncated files are named as such", "[train][checkpoint]") {
+  set_threads(1);
+  const auto bytes = encode_checkpoint(make_state());
+  for (size_t n : {size_t(0), size_t(5), size_t(8), size_t(27), size_t(28), size_t(100),
+                   bytes.size() / 2, bytes.size() - 1}) {
+    INFO("length " << n);
+    const std::string e = decode_error(std::vector<uint8_t>(bytes.begin(), bytes.begin() + long(n)));
+    REQUIRE_FALSE(e.empty());
+    CHECK(e.rfind("ckpt.cgc: ", 0) == 0);
+    if (n >= 8) CHECK(e.find("truncated") != std::string::npos);
+  }
+  CHECK(decode_error({}).find("empty") != std::string::npos);
+  auto longer = bytes;
+  longer.push_back(0);
+  CHECK(decode_error(longer).find("unexpected bytes") != std::string::npos);
+}
+
+TEST_CASE("checkpoint: a changed byte anywhere is caught", "[train][checkpoint]") {
+  set_threads(1);
+  const auto bytes = encode_checkpoint(make_state());
+  // Every byte of the header, and a sample through the body.
+  std::vector<size_t> where;
+  for (size_t i = 0; i < kCheckpointHeader; ++i) where.push_back(i);
+  for (size_t i = kCheckpointHeader; i < bytes.size(); i += 997) where.push_back(i);
+  where.push_back(bytes.size() - 1);
+  for (size_t i : where) {
+    auto b = bytes;
+    b[i] ^= 0x10;
+    INFO("byte " << i);
+    const std::string e = decode_error(b);
+    CHECK_FALSE(e.empty());
+  }
+  auto b = bytes;
+  b[kCheckpointHeader + 100] ^= 1;
+  CHECK(decode_error(b).find("CRC") != std::string::npos);
+  b = bytes;
+  b[0] = 'X';
+  CHECK(decode_error(b).find("bad magic") != std::string::npos);
+  b = bytes;
+  b[8] = 2;
+  CHECK(decode_error(b).find("version 2") != std::string::npos);
+}
+
+TEST_CASE("checkpoint: foreign files are not checkpoints", "[train][checkpoint]") {
+  set_threads(1);
+  // A causalgen model file.
+  Config c;
+  REQUIRE(named_config("tiny", Mixer::max, &c));
+  c.vocab_size = 10;
+  const auto model = host::make_model_file(c, host::default_codepoints(10),
+                                           host::random_parameters(c, 1));
+  CHECK(decode_error(model).find("model file, not a training checkpoint") != std::string::npos);
+  // Text, and random bytes.
+  const std::string text = "hello, this is not a checkpoint at all";
+  CHECK(decode_error(std::vector<uint8_t>(text.begin(), text.end())).find("not a causalgen checkpoint") !=
+        std::string::npos);
+  std::vector<uint8_t> rnd(5000);
+  for (size_t i = 0; i < rnd.size(); ++i) rnd[i] = uint8_t(train::mix64(i));
+  CHECK(decode_error(rnd).find("not a causalgen checkpoint") != std::string::npos);
+  // A missing file names the file.
+  TrainState s;
+  std::string err;
+  CHECK_FALSE(load_checkpoint("/nonexistent/ckpt_last.cgc", &s, &err));
+  CHECK(err.find("/nonexistent/ckpt_last.cgc") != std::string::npos);
+}
+
+TEST_CASE("checkpoint: a well-formed file with inconsistent contents is refused", "[train][checkpoint]") {
+  set_threads(1);
+  // Arrays that do not match the config (the CRC is right: it was written so).
+  TrainState s = make_state();
+  s.m = Flat::from_shape({10});
+  std::string e = decode_error(encode_checkpoint(s));
+  CHECK(e.find("AdamW m has 10 values") != std::string::npos);
+  s = make_state();
+  s.vocab.push_back('z');
+  e = decode_error(encode_checkpoint(s));
+  CHECK(e.find("vocabulary") != std::string::npos);
+  // A body cut short but re-sealed with a valid header and CRC: cereal's
+  // own error is reported, not a crash.
+  auto bytes = encode_checkpoint(make_state());
+  bytes.resize(kCheckpointHeader + 200);
+  const uint64_t body = 200;
+  for (int i = 0; i < 8; ++i) bytes[16 + i] = uint8_t(body >> (8 * i));
+  const uint32_t crc = crc32(bytes.data() + kCheckpointHeader, body);
+  for (int i = 0; i < 4; ++i) bytes[24 + i] = uint8_t(crc >> (8 * i));
+  e = decode_error(bytes);
+  CHECK(e.find("malformed checkpoint") != std::string::npos);
+}
