@@ -1,7 +1,7 @@
 #include "causalgen/status.hpp"
 
 #include <cstdarg>
-#include <cstdio>
+#include <cstdint>
 
 namespace causalgen {
 
@@ -25,12 +25,140 @@ const char* status_name(Status s) {
   return "unknown status";
 }
 
+namespace {
+
+// The core's own small printf for error messages: the same text on every
+// target (newlib-nano's printf, used on Cortex-M, has no %zu or %llu).
+// Supports %s (with precision), %c, %d/%i, %u, %x/%X with the l, ll and z
+// length modifiers, a '0' flag and a width, %g (fixed, up to 6 decimals) and %%.
+struct Out {
+  char* p;
+  size_t cap, n = 0;
+  void put(char c) {
+    if (n + 1 < cap) p[n] = c;
+    ++n;
+  }
+  void pad(size_t len, unsigned width, char fill) {
+    for (size_t i = len; i < width; ++i) put(fill);
+  }
+};
+
+void put_unsigned(Out& o, uint64_t v, unsigned base, bool upper, unsigned width, char fill,
+                  bool negative = false) {
+  char digits[24];
+  size_t n = 0;
+  do {
+    const unsigned d = unsigned(v % base);
+    digits[n++] = char(d < 10 ? '0' + d : (upper ? 'A' : 'a') + d - 10);
+    v /= base;
+  } while (v);
+  if (negative && fill == '0') o.put('-');
+  o.pad(n + (negative ? 1 : 0), width, fill);
+  if (negative && fill != '0') o.put('-');
+  while (n) o.put(digits[--n]);
+}
+
+void put_double(Out& o, double v) {
+  if (v != v) {
+    for (const char* c = "nan"; *c; ++c) o.put(*c);
+    return;
+  }
+  if (v < 0) {
+    o.put('-');
+    v = -v;
+  }
+  if (v > 1e18) {
+    for (const char* c = "inf"; *c; ++c) o.put(*c);
+    return;
+  }
+  uint64_t whole = uint64_t(v);
+  uint64_t frac = uint64_t((v - double(whole)) * 1e6 + 0.5);
+  if (frac >= 1000000) {
+    ++whole;
+    frac -= 1000000;
+  }
+  put_unsigned(o, whole, 10, false, 0, ' ');
+  if (frac) {
+    char d[6];
+    for (int i = 5; i >= 0; --i, frac /= 10) d[i] = char('0' + frac % 10);
+    int last = 5;
+    while (d[last] == '0') --last;
+    o.put('.');
+    for (int i = 0; i <= last; ++i) o.put(d[i]);
+  }
+}
+
+void format_message(char* buf, size_t cap, const char* fmt, va_list ap) {
+  Out o{buf, cap};
+  for (const char* f = fmt; *f; ++f) {
+    if (*f != '%') {
+      o.put(*f);
+      continue;
+    }
+    ++f;
+    char fill = ' ';
+    if (*f == '0') {
+      fill = '0';
+      ++f;
+    }
+    unsigned width = 0;
+    while (*f >= '0' && *f <= '9') width = width * 10 + unsigned(*f++ - '0');
+    int precision = -1;
+    if (*f == '.') {
+      precision = 0;
+      for (++f; *f >= '0' && *f <= '9'; ++f) precision = precision * 10 + (*f - '0');
+    }
+    int longs = 0;
+    bool size_t_arg = false;
+    for (;; ++f) {
+      if (*f == 'l') ++longs;
+      else if (*f == 'z') size_t_arg = true;
+      else break;
+    }
+    auto unsigned_arg = [&]() -> uint64_t {
+      if (size_t_arg) return va_arg(ap, size_t);
+      if (longs >= 2) return va_arg(ap, unsigned long long);
+      if (longs == 1) return va_arg(ap, unsigned long);
+      return va_arg(ap, unsigned);
+    };
+    switch (*f) {
+      case 'd':
+      case 'i': {
+        int64_t v = longs >= 2 ? va_arg(ap, long long) : longs == 1 ? va_arg(ap, long) : va_arg(ap, int);
+        put_unsigned(o, v < 0 ? uint64_t(0) - uint64_t(v) : uint64_t(v), 10, false, width, fill, v < 0);
+        break;
+      }
+      case 'u': put_unsigned(o, unsigned_arg(), 10, false, width, fill); break;
+      case 'x': put_unsigned(o, unsigned_arg(), 16, false, width, fill); break;
+      case 'X': put_unsigned(o, unsigned_arg(), 16, true, width, fill); break;
+      case 'c': o.put(char(va_arg(ap, int))); break;
+      case 's': {
+        const char* str = va_arg(ap, const char*);
+        if (!str) str = "(null)";
+        size_t len = 0;
+        while (str[len] && (precision < 0 || len < size_t(precision))) ++len;
+        o.pad(len, width, ' ');
+        for (size_t i = 0; i < len; ++i) o.put(str[i]);
+        break;
+      }
+      case 'g':
+      case 'f': put_double(o, va_arg(ap, double)); break;
+      case '%': o.put('%'); break;
+      case '\0': --f; break;  // a lone '%' at the end
+      default: o.put('%'); o.put(*f); break;
+    }
+  }
+  if (cap) buf[o.n < cap ? o.n : cap - 1] = '\0';
+}
+
+}  // namespace
+
 Status fail(Error* err, Status s, const char* fmt, ...) {
   if (err) {
     err->status = s;
     va_list ap;
     va_start(ap, fmt);
-    std::vsnprintf(err->message, sizeof err->message, fmt, ap);
+    format_message(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
   }
   return s;
