@@ -15,6 +15,10 @@ int run_info(const std::string& path) {
   const Config& c = lm.model.config;
   std::printf("model        %s\n", path.c_str());
   std::printf("file size    %zu bytes\n", lm.model.file_size);
+  if (lm.model.q_group)
+    std::printf("weights      int8, groups of %u (LayerNorm and biases f32)\n", lm.model.q_group);
+  else
+    std::printf("weights      f32\n");
   std::printf("vocab        %u characters\n", c.vocab_size);
   std::printf("block size   %u (training window T)\n", c.block_size);
   std::printf("layers       %u\n", c.n_layer);
