@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Loss by position beyond the training window (T = 64) for a shift model without position
+# embedding: builds tools/experiments/loss_by_position.cpp against lib/core into /tmp, then
+# averages the cross-entropy at each position of consecutive validation windows of WINDOW chars.
+#   tools/experiments/loss_by_position.sh [MODEL] [WINDOW] [STRIDE]
+# Defaults: examples/models/tiny-shakespeare-max-avg.cgm, 512, 64 (windows start every 64 chars,
+# so each 64-position block of a window covers nearly the same validation text). Environment: DATA, RESULTS, CXX.
+set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+MODEL="${1:-examples/models/tiny-shakespeare-max-avg.cgm}"
+WINDOW="${2:-512}"
+STRIDE="${3:-64}"
+DATA="${DATA:-../shared/data/tinyshakespeare.txt}"
+RESULTS="${RESULTS:-docs/results/cpu}"
+CXX="${CXX:-g++}"
+BIN=/tmp/causalgen_loss_by_position
+mkdir -p "$RESULTS"
+"$CXX" -O2 -std=c++20 -ffp-contract=off -Ilib/include -Ilib/core lib/core/*.cpp \
+    tools/experiments/loss_by_position.cpp -o "$BIN" -lm
+name="loss_by_position_$(basename "$MODEL" .cgm)_w${WINDOW}_s$STRIDE"
+"$BIN" "$MODEL" "$DATA" "$WINDOW" "$RESULTS/$name.csv" "$STRIDE"
+python3 tools/experiments/plot_loss_by_position.py "$RESULTS/$name.csv" "$RESULTS/$name.svg"
