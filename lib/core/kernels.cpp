@@ -36,14 +36,10 @@ inline float pow2i(int n) {  // 2^n for -126 <= n <= 127
 
 }  // namespace
 
-float exp_f32(float x) {
-  if (x != x) return x;
-  if (x > 88.72283f) return __builtin_inff();
-  if (x < -103.97208f) return 0.0f;
-  // x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), then a degree-7
-  // Taylor polynomial for e^r (error < 1 ulp-ish over the range) and 2^n.
-  const float t = x * 1.44269504f;
-  const int n = static_cast<int>(t >= 0.0f ? t + 0.5f : t - 0.5f);
+// e^x / 2^n for n = round(x / ln 2): the Cody-Waite reduction r = x - n ln2
+// (ln2 split in two) and a degree-7 Taylor polynomial for e^r. exp_f32 and
+// gelu_fast share it so that both give the same bits.
+static inline float exp_reduced(float x, int n) {
   const float fn = static_cast<float>(n);
   const float r = (x - fn * 0.693359375f) - fn * -2.12194440e-4f;
   float p = 1.0f / 5040.0f;
@@ -54,6 +50,18 @@ float exp_f32(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
+  return p;
+}
+
+float exp_f32(float x) {
+  if (x != x) return x;
+  if (x > 88.72283f) return __builtin_inff();
+  if (x < -103.97208f) return 0.0f;
+  // x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), then a degree-7
+  // Taylor polynomial for e^r (error < 1 ulp-ish over the range) and 2^n.
+  const float t = x * 1.44269504f;
+  const int n = static_cast<int>(t >= 0.0f ? t + 0.5f : t - 0.5f);
+  const float p = exp_reduced(x, n);
   // 2^n split in two factors so that subnormal results and n = 128 work.
   const int n1 = n / 2, n2 = n - n1;
   return (p * pow2i(n1)) * pow2i(n2);
@@ -143,16 +151,7 @@ inline float gelu_fast(float x) {
   if (!(a > 9.0f)) {
     const float y = 2.0f * a;
     const int n = static_cast<int>(y * 1.44269504f + 0.5f);
-    const float fn = static_cast<float>(n);
-    const float r = (y - fn * 0.693359375f) - fn * -2.12194440e-4f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    float p = exp_reduced(y, n);
     uint32_t bits;
     std::memcpy(&bits, &p, 4);
     bits += static_cast<uint32_t>(n) << 23;

@@ -13,21 +13,12 @@
 
 #include "causalgen/causalgen.hpp"
 #include "causalgen_cuda/trainer.hpp"
+#include "cuda_test_util.hpp"
 #include "host/random_model.hpp"
 
 using namespace causalgen;
 
 namespace {
-
-// Catch2 v2 has no SKIP: exit with 77, which ctest reports as skipped.
-void require_gpu() {
-  std::string why;
-  if (!cuda::device_available(&why)) {
-    std::printf("SKIPPED: %s\n", why.c_str());
-    std::fflush(stdout);
-    std::_Exit(77);
-  }
-}
 
 Config small_config(std::vector<Mixer> mixers, bool pos_emb, bool bias = true) {
   Config c;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "causalgen_cuda/trainer.hpp"
+#include "cuda_test_util.hpp"
 #include "train/checkpoint.hpp"
 #include "train/data_parallel.hpp"
 #include "train/trainer.hpp"
@@ -19,15 +20,6 @@
 using namespace causalgen;
 
 namespace {
-
-void require_gpu() {
-  std::string why;
-  if (!cuda::device_available(&why)) {
-    std::printf("SKIPPED: %s\n", why.c_str());
-    std::fflush(stdout);
-    std::_Exit(77);
-  }
-}
 
 // A small text with a 40-odd character vocabulary, written to a temp file.
 std::string write_text() {
