@@ -44,9 +44,13 @@ size_t cg_model_bytes(void) { return sizeof(cg_model); }
 
 cg_model* cg_model_load(void* mem, size_t mem_size, const void* bytes, size_t n, cg_error* err) {
   Error e;
-  if (!mem || mem_size < sizeof(cg_model) || reinterpret_cast<uintptr_t>(mem) % alignof(cg_model)) {
-    fail(&e, Status::arena_too_small, "model memory must be %zu bytes, %zu-aligned",
-         sizeof(cg_model), alignof(cg_model));
+  if (!mem || reinterpret_cast<uintptr_t>(mem) % alignof(cg_model)) {
+    fail(&e, Status::misaligned, "model memory must be %zu-byte aligned", alignof(cg_model));
+    report(e, err);
+    return nullptr;
+  }
+  if (mem_size < sizeof(cg_model)) {
+    fail(&e, Status::arena_too_small, "model memory %zu bytes, need %zu", mem_size, sizeof(cg_model));
     report(e, err);
     return nullptr;
   }

@@ -18,7 +18,7 @@ CXX="${CXX:-g++}"
 BIN=/tmp/causalgen_loss_by_position
 mkdir -p "$RESULTS"
 "$CXX" -O2 -std=c++20 -ffp-contract=off -Ilib/include -Ilib/core lib/core/*.cpp \
-    tools/experiments/loss_by_position.cpp -o "$BIN" -lm
+    tools/experiments/loss_by_position.cpp -o "$BIN" -lm -pthread
 name="loss_by_position_$(basename "$MODEL" .cgm)_w${WINDOW}_s$STRIDE"
 "$BIN" "$MODEL" "$DATA" "$WINDOW" "$RESULTS/$name.csv" "$STRIDE"
 python3 tools/experiments/plot_loss_by_position.py "$RESULTS/$name.csv" "$RESULTS/$name.svg"

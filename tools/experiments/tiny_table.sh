@@ -4,7 +4,8 @@
 # Environment: DATA (default ../shared/data/tinyshakespeare.txt, relative to the repo root),
 #   CAUSALGEN (default build/cuda-dev/tools/causalgen), RUNS (run folders, default /tmp/causalgen-runs),
 #   RESULTS (default docs/results/cpu), MIXERS (default "attention max min max-avg min-avg"),
-#   THREADS (default 2), TAG (file prefix, default tiny).
+#   THREADS (default 2), TAG (file prefix, default tiny), EXTRA (more `causalgen train` flags,
+#   e.g. "--pos-emb on"), SUFFIX (appended to run folder names and mixer labels, e.g. "+pos-emb").
 # A run folder whose eval.csv already reaches step 2000 is reused, not retrained.
 # Writes $RESULTS/$TAG.csv (one row per run), $TAG.md (mean ± sd per mixer), $TAG_val_loss.svg.
 set -euo pipefail
@@ -18,22 +19,24 @@ RESULTS="${RESULTS:-docs/results/cpu}"
 MIXERS="${MIXERS:-attention max min max-avg min-avg}"
 THREADS="${THREADS:-2}"
 TAG="${TAG:-tiny}"
+EXTRA="${EXTRA:-}"
+SUFFIX="${SUFFIX:-}"
 SEEDS=("$@"); [ ${#SEEDS[@]} -eq 0 ] && SEEDS=(1337 1338 1339)
 mkdir -p "$RUNS" "$RESULTS"
 args=()
 for m in $MIXERS; do
   for s in "${SEEDS[@]}"; do
-    name="tiny_${m//,/_}_s$s"; dir="$RUNS/$name"
+    name="tiny_${m//,/_}${SUFFIX//+/_}_s$s"; dir="$RUNS/$name"
     if [ -f "$dir/eval.csv" ] && tail -n1 "$dir/eval.csv" | grep -q '^2000,'; then
       echo "reuse $dir"
     else
       echo "$(date -u +%T) train $m seed $s -> $dir"
       start=$(date +%s.%N)
       "$CAUSALGEN" train --data "$DATA" --config tiny --mixer "$m" --seed "$s" \
-          --threads "$THREADS" --out "$dir" --no-live > "$RUNS/$name.log" 2>&1
+          --threads "$THREADS" --out "$dir" --no-live $EXTRA > "$RUNS/$name.log" 2>&1
       echo "$(date -u +%T)   done in $(echo "$(date +%s.%N) - $start" | bc) s"
     fi
-    args+=("$m" "$s" "$dir" "$RUNS/$name.log")
+    args+=("$m$SUFFIX" "$s" "$dir" "$RUNS/$name.log")
   done
 done
 python3 tools/experiments/summarize_runs.py --out "$RESULTS" --tag "$TAG" "${args[@]}"

@@ -48,7 +48,8 @@ typedef struct cg_model_storage { uint64_t words[1024]; } cg_model_storage;
 const char* cg_status_string(int32_t code);  /* "truncated", "crc mismatch", ... */
 
 size_t cg_model_bytes(void);
-/* Parses and validates bytes[0..n) (4-byte aligned) into mem. NULL on error. */
+/* Parses and validates bytes[0..n) (4-byte aligned) into mem (cg_model_bytes() bytes, aligned as
+ * cg_model_storage). NULL on error: CG_MISALIGNED / CG_ARENA_TOO_SMALL for bad mem. */
 cg_model* cg_model_load(void* mem, size_t mem_size, const void* bytes, size_t n, cg_error* err);
 
 uint32_t cg_vocab_size(const cg_model* m);
