@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Summarise causalgen training runs: per-run CSV, mean ± sd markdown table per mixer, SVG of
-validation-loss curves (one colour per mixer).
+validation-loss curves (one colour per mixer). RUNDIR/full_val.txt, when present, is the output of
+`causalgen eval --no-estimate` on the run's best checkpoint: the loss over the whole val split.
 usage: summarize_runs.py --out DIR --tag TAG  MIXER SEED RUNDIR STDOUTLOG  [MIXER SEED RUNDIR STDOUTLOG ...]
 """
 import argparse, csv, os, re, statistics
@@ -21,7 +22,13 @@ def summarise(mixer, seed, rundir, stdout_log):
     vals = [float(r["val_loss"]) for r in ev]
     best_i = min(range(len(vals)), key=lambda i: vals[i])
     tps = [float(r["tokens_per_s"]) for r in lg]
-    return dict(mixer=mixer, seed=int(seed), params=params,
+    full = ""
+    fp = os.path.join(rundir, "full_val.txt")
+    if os.path.exists(fp):
+        m = re.search(r"^full\s+([\d.]+)", open(fp).read(), re.M)
+        if m:
+            full = float(m.group(1))
+    return dict(mixer=mixer, seed=int(seed), params=params, full_val=full,
                 best_val=vals[best_i], best_step=int(ev[best_i]["step"]),
                 last_val=vals[-1], last_step=int(ev[-1]["step"]),
                 last_train=float(ev[-1]["train_loss"]),
@@ -44,7 +51,7 @@ def main():
     rows = [summarise(*a.runs[i:i + 4]) for i in range(0, len(a.runs), 4)]
     os.makedirs(a.out, exist_ok=True)
     keys = ["mixer", "seed", "params", "best_val", "best_step", "last_val", "last_step",
-            "last_train", "tokens_per_s", "wall_s"]
+            "last_train", "full_val", "tokens_per_s", "wall_s"]
     with open(os.path.join(a.out, a.tag + ".csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(keys)
@@ -59,16 +66,20 @@ def main():
             for s, v in r["curve"]:
                 w.writerow([r["mixer"], r["seed"], s, f"{v:.4f}"])
     mixers = list(dict.fromkeys(r["mixer"] for r in rows))
-    lines = ["| mixer | seeds | params | best val loss | val loss at last step | train loss at last step | train tokens/s | wall s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    has_full = all(r["full_val"] != "" for r in rows)
+    lines = ["| mixer | seeds | params | best val loss | val loss at last step | train loss at last step |"
+             + (" whole val split, best ckpt |" if has_full else "") + " train tokens/s | wall s |",
+             "|---|---|---:|---:|---:|---:|" + ("---:|" if has_full else "") + "---:|---:|"]
     for m in mixers:
         rs = [r for r in rows if r["mixer"] == m]
-        lines.append("| `{}` | {} | {} | {} | {} | {} | {} | {} |".format(
-            m, " ".join(str(r["seed"]) for r in rs),
-            "{:,}".format(rs[0]["params"]) if rs[0]["params"] != "" else "",
-            ms([r["best_val"] for r in rs], "{:.4f}"), ms([r["last_val"] for r in rs], "{:.4f}"),
-            ms([r["last_train"] for r in rs], "{:.4f}"),
-            ms([r["tokens_per_s"] for r in rs], "{:,.0f}"), ms([r["wall_s"] for r in rs], "{:.0f}")))
+        cells = [f"`{m}`", " ".join(str(r["seed"]) for r in rs),
+                 "{:,}".format(rs[0]["params"]) if rs[0]["params"] != "" else "",
+                 ms([r["best_val"] for r in rs], "{:.4f}"), ms([r["last_val"] for r in rs], "{:.4f}"),
+                 ms([r["last_train"] for r in rs], "{:.4f}")]
+        if has_full:
+            cells.append(ms([r["full_val"] for r in rs], "{:.4f}"))
+        cells += [ms([r["tokens_per_s"] for r in rs], "{:,.0f}"), ms([r["wall_s"] for r in rs], "{:.0f}")]
+        lines.append("| " + " | ".join(cells) + " |")
     md = "\n".join(lines) + "\n"
     open(os.path.join(a.out, a.tag + ".md"), "w").write(md)
     print(md)
