@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rerun every CPU experiment of docs/results.md, in order (about 2 h 20 min on a quiet 2-core VM):
+# Rerun every CPU experiment of docs/results.md, in order (about 2 h 10 min on a quiet 2-core VM):
 #   tools/experiments/run_all.sh [SEEDS...]     (seeds for every table; default 1337 1338 1339)
 # Environment as in the scripts it calls (DATA, CAUSALGEN, RUNS, RESULTS).
 set -euo pipefail
