@@ -1,4 +1,5 @@
 #include "kernels.hpp"
+#include "exp_reduced.hpp"
 
 #include <cstring>
 
@@ -36,22 +37,7 @@ inline float pow2i(int n) {  // 2^n for -126 <= n <= 127
 
 }  // namespace
 
-// e^x / 2^n for n = round(x / ln 2): the Cody-Waite reduction r = x - n ln2
-// (ln2 split in two) and a degree-7 Taylor polynomial for e^r. exp_f32 and
-// gelu_fast share it so that both give the same bits.
-static inline float exp_reduced(float x, int n) {
-  const float fn = static_cast<float>(n);
-  const float r = (x - fn * 0.693359375f) - fn * -2.12194440e-4f;
-  float p = 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  return p;
-}
+using detail::exp_reduced;  // exp_reduced.hpp: shared with the CPU trainer
 
 float exp_f32(float x) {
   if (x != x) return x;

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/exp_reduced.hpp"
 #include "train/gemm.hpp"
 #include "train/rng.hpp"
 
@@ -19,23 +20,14 @@ constexpr float kGeluK = 0.7978845608028654f;  // sqrt(2/pi)
 constexpr float kGeluA = 0.044715f;
 
 // tanh without branches so that the GELU loops vectorise: 1 - 2/(e^{2|u|}+1)
-// with e^y = 2^n p(r) (Cody-Waite reduction, degree-7 polynomial), as the
-// core's tanh_f32. Accurate to a few ulp of 1 (absolute ~1e-7).
+// with e^y = 2^n p(r) (core/exp_reduced.hpp, the polynomial of the core's
+// tanh_f32). Accurate to a few ulp of 1 (absolute ~1e-7).
 inline float tanh_fast(float u) {
   float a = std::fabs(u);
   a = a < 9.0f ? a : 9.0f;  // a select under -fno-trapping-math
   const float y = 2.0f * a;
   const int n = static_cast<int>(y * 1.44269504f + 0.5f);
-  const float fn = static_cast<float>(n);
-  const float r = (y - fn * 0.693359375f) - fn * -2.12194440e-4f;
-  float p = 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
+  const float p = detail::exp_reduced(y, n);
   const int32_t bits = (n + 127) << 23;
   const float s = __builtin_bit_cast(float, bits);
   const float t = 1.0f - 2.0f / (p * s + 1.0f);

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Loss by position beyond the training window (T = 64) for a shift model without position
-# embedding: builds tools/experiments/loss_by_position.cpp against lib/core into /tmp, then
-# averages the cross-entropy at each position of consecutive validation windows of WINDOW chars.
+# Loss by position inside windows longer than the training window (T = 64): builds
+# tools/experiments/loss_by_position.cpp against lib/core into /tmp, then averages the cross-entropy
+# at each position of validation windows of WINDOW chars (window-limited models crop past T, as
+# generation does). Writes the CSV; length.sh draws several models in one picture.
 #   tools/experiments/loss_by_position.sh [MODEL] [WINDOW] [STRIDE]
 # Defaults: examples/models/tiny-shakespeare-max-avg.cgm, 512, 64 (windows start every 64 chars,
 # so each 64-position block of a window covers nearly the same validation text). Environment: DATA, RESULTS, CXX.
 set -euo pipefail
-export PYTHONDONTWRITEBYTECODE=1
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 MODEL="${1:-examples/models/tiny-shakespeare-max-avg.cgm}"
@@ -21,4 +21,3 @@ mkdir -p "$RESULTS"
     tools/experiments/loss_by_position.cpp -o "$BIN" -lm -pthread
 name="loss_by_position_$(basename "$MODEL" .cgm)_w${WINDOW}_s$STRIDE"
 "$BIN" "$MODEL" "$DATA" "$WINDOW" "$RESULTS/$name.csv" "$STRIDE"
-python3 tools/experiments/plot_loss_by_position.py "$RESULTS/$name.csv" "$RESULTS/$name.svg"
