@@ -16,18 +16,9 @@
 #include "test_util.hpp"
 
 using namespace cgtest;
-using Bytes = std::vector<uint8_t>;
 
 namespace {
 
-uint32_t get_u32(const Bytes& b, size_t off) {
-  return uint32_t(b[off]) | uint32_t(b[off + 1]) << 8 | uint32_t(b[off + 2]) << 16 |
-         uint32_t(b[off + 3]) << 24;
-}
-uint64_t get_u64(const Bytes& b, size_t off) { return get_u32(b, off) | uint64_t(get_u32(b, off + 4)) << 32; }
-void put_u32(Bytes& b, size_t off, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[off + i] = uint8_t(v >> (8 * i));
-}
 float get_f32(const Bytes& b, size_t off) {
   const uint32_t u = get_u32(b, off);
   float f;

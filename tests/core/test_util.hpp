@@ -13,6 +13,17 @@
 
 namespace cgtest {
 
+// Little-endian fields of a model file image, for tests that edit one in place.
+using Bytes = std::vector<uint8_t>;
+inline uint32_t get_u32(const Bytes& b, size_t off) {
+  return uint32_t(b[off]) | uint32_t(b[off + 1]) << 8 | uint32_t(b[off + 2]) << 16 |
+         uint32_t(b[off + 3]) << 24;
+}
+inline uint64_t get_u64(const Bytes& b, size_t off) { return get_u32(b, off) | uint64_t(get_u32(b, off + 4)) << 32; }
+inline void put_u32(Bytes& b, size_t off, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[off + i] = uint8_t(v >> (8 * i));
+}
+
 using namespace causalgen;
 
 struct Variant {
