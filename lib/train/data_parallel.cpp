@@ -13,21 +13,24 @@ DataParallelGpt::DataParallelGpt(const Config& c, int max_B, int max_T, int part
   if (n > 1) grads_.assign(size_t(n), std::vector<float>(reps_[0]->layout().total));
 }
 
+double DataParallelGpt::forward_part(int i, const float* params, const uint32_t* x,
+                                     const uint32_t* y, int B, int T, const DropoutSpec& drop) {
+  const int lo = b0(i, B), hi = b0(i + 1, B);
+  if (hi == lo) return 0.0;
+  DropoutSpec d = drop;  // dropout masks follow the window's index in the whole batch
+  d.first_window = drop.first_window + uint64_t(lo);
+  const size_t off = size_t(lo) * T;
+  return reps_[size_t(i)]->forward(params, x + off, y ? y + off : nullptr, hi - lo, T, d) *
+         (hi - lo);
+}
+
 double DataParallelGpt::forward(const float* params, const uint32_t* x, const uint32_t* y, int B,
                                 int T, const DropoutSpec& drop) {
   const int n = parts();
   if (n == 1) return reps_[0]->forward(params, x, y, B, T, drop);
   std::vector<double> loss(size_t(n), 0.0);
 #pragma omp parallel for schedule(static) num_threads(n)
-  for (int i = 0; i < n; ++i) {
-    const int lo = b0(i, B), hi = b0(i + 1, B);
-    if (hi == lo) continue;
-    DropoutSpec d = drop;
-    d.first_window = drop.first_window + uint64_t(lo);
-    const size_t off = size_t(lo) * T;
-    loss[size_t(i)] = reps_[size_t(i)]->forward(params, x + off, y ? y + off : nullptr, hi - lo, T,
-                                                d) * (hi - lo);
-  }
+  for (int i = 0; i < n; ++i) loss[size_t(i)] = forward_part(i, params, x, y, B, T, drop);
   double total = 0;
   for (double l : loss) total += l;
   return total / B;
@@ -50,14 +53,9 @@ double DataParallelGpt::forward_backward(const float* params, const uint32_t* x,
   {
 #pragma omp for schedule(static)
     for (int i = 0; i < n; ++i) {
-      const int lo = b0(i, B), hi = b0(i + 1, B);
-      if (hi == lo) continue;
-      DropoutSpec d = drop;
-      d.first_window = drop.first_window + uint64_t(lo);
-      const size_t off = size_t(lo) * T;
-      Gpt<float>& g = *reps_[size_t(i)];
-      loss[size_t(i)] = g.forward(params, x + off, y + off, hi - lo, T, d) * (hi - lo);
-      g.backward(params, grads_[size_t(i)].data());
+      if (b0(i + 1, B) == b0(i, B)) continue;
+      loss[size_t(i)] = forward_part(i, params, x, y, B, T, drop);
+      reps_[size_t(i)]->backward(params, grads_[size_t(i)].data());
     }
     // (implicit barrier) grads = sum_i (n_i / B) g_i, parts added in order.
 #pragma omp for schedule(static)

@@ -36,6 +36,9 @@ class DataParallelGpt {
   std::vector<std::vector<float>> grads_;  // per part (part 0 included)
   // Part i holds windows [b0(i), b0(i+1)).
   int b0(int i, int B) const { return int(int64_t(B) * i / int64_t(reps_.size())); }
+  // Forward of part i on its windows; returns its summed loss (mean x windows), 0 if empty.
+  double forward_part(int i, const float* params, const uint32_t* x, const uint32_t* y, int B,
+                      int T, const DropoutSpec& drop);
 };
 
 }  // namespace causalgen::train
