@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "causalgen/model_file.hpp"
+#include "causalgen/tensors.hpp"
 #include "causalgen_cuda/trainer.hpp"
 #include "common.cuh"
 #include "gemm.cuh"
@@ -32,41 +32,22 @@ struct Offsets {
   std::vector<size_t> starts, sizes;
 };
 
+// Offsets from the core's tensor table (causalgen/tensors.hpp).
 Offsets compute_offsets(const Config& c) {
+  using R = TensorRole;
   Offsets o;
-  o.layers.resize(c.n_layer);
-  size_t off = 0;
-  const uint32_t n = tensor_count(c);
-  for (uint32_t i = 0; i < n; ++i) {
+  RoleOffsets global;
+  std::vector<RoleOffsets> layers(c.n_layer);
+  tensor_offsets(c, &global, layers.data());
+  o.wte = global[R::wte], o.wpe = global[R::wpe], o.lnf_w = global[R::lnf_w], o.lnf_b = global[R::lnf_b];
+  for (const RoleOffsets& r : layers)
+    o.layers.push_back({r[R::ln1_w], r[R::ln1_b], r[R::mixer_w], r[R::mixer_b], r[R::wo], r[R::bo],
+                        r[R::ln2_w], r[R::ln2_b], r[R::fc1_w], r[R::fc1_b], r[R::fc2_w], r[R::fc2_b]});
+  for (uint32_t i = 0, n = tensor_count(c); i < n; ++i) {
     const TensorSpec t = tensor_spec(c, i);
-    const std::string name = t.name;
-    const size_t size = size_t(t.rows) * t.cols;
-    if (name == "wte") o.wte = off;
-    else if (name == "wpe") o.wpe = off;
-    else if (name == "lnf.w") o.lnf_w = off;
-    else if (name == "lnf.b") o.lnf_b = off;
-    else {
-      const size_t dot = name.find('.');
-      const uint32_t l = static_cast<uint32_t>(std::stoul(name.substr(1, dot - 1)));
-      const std::string kind = name.substr(dot + 1);
-      LayerOffsets& lo = o.layers[l];
-      if (kind == "ln1.w") lo.ln1_w = off;
-      else if (kind == "ln1.b") lo.ln1_b = off;
-      else if (kind == "attn.wqkv") lo.wqkv = off;
-      else if (kind == "attn.bqkv") lo.bqkv = off;
-      else if (kind == "wo") lo.wo = off;
-      else if (kind == "wo.b") lo.bo = off;
-      else if (kind == "ln2.w") lo.ln2_w = off;
-      else if (kind == "ln2.b") lo.ln2_b = off;
-      else if (kind == "fc1.w") lo.fc1_w = off;
-      else if (kind == "fc1.b") lo.fc1_b = off;
-      else if (kind == "fc2.w") lo.fc2_w = off;
-      else if (kind == "fc2.b") lo.fc2_b = off;
-    }
-    o.starts.push_back(off);
-    o.sizes.push_back(size);
-    o.decay.push_back(t.rows > 1 ? 1 : 0);
-    off += size;
+    o.starts.push_back(t.offset);
+    o.sizes.push_back(t.size());
+    o.decay.push_back(t.kind == TensorKind::matrix ? 1 : 0);
   }
   return o;
 }

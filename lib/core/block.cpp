@@ -55,71 +55,6 @@ void embed(const Model& m, uint32_t token, uint32_t pos, float* x) {
   }
 }
 
-void shift_mix(Mixer mixer, const float* h, const float* prev, float* sum, float* comp,
-               uint64_t count, uint32_t C, float* m) {
-  switch (mixer) {
-    case Mixer::max:
-      for (uint32_t i = 0; i < C; ++i) m[i] = h[i] >= prev[i] ? h[i] : prev[i];
-      return;
-    case Mixer::min:
-      for (uint32_t i = 0; i < C; ++i) m[i] = h[i] <= prev[i] ? h[i] : prev[i];
-      return;
-    case Mixer::max_avg:
-    case Mixer::min_avg: {
-      const bool is_max = mixer == Mixer::max_avg;
-      const float n = static_cast<float>(count);
-      for (uint32_t i = 0; i < C; ++i) {
-        // Kahan summation: comp carries the low-order bits lost by sum.
-        const float y = h[i] - comp[i];
-        const float t = sum[i] + y;
-        comp[i] = (t - sum[i]) - y;
-        sum[i] = t;
-        const float a = t / n;
-        float v = h[i];
-        if (is_max) {
-          if (prev[i] > v) v = prev[i];
-          if (a > v) v = a;
-        } else {
-          if (prev[i] < v) v = prev[i];
-          if (a < v) v = a;
-        }
-        m[i] = v;
-      }
-      return;
-    }
-    case Mixer::attention:
-      return;  // not a shift mixer
-  }
-}
-
-void attention_mix(const float* q, const float* K, const float* V, uint32_t t, uint32_t C,
-                   uint32_t H, float* att, float* m) {
-  const uint32_t hs = C / H;
-  const float scale = 1.0f / __builtin_sqrtf(static_cast<float>(hs));
-  for (uint32_t head = 0; head < H; ++head) {
-    const uint32_t off = head * hs;
-    float mx = -__builtin_inff();
-    for (uint32_t s = 0; s <= t; ++s) {
-      att[s] = kernels::dot(q + off, K + static_cast<size_t>(s) * C + off, hs) * scale;
-      if (att[s] > mx) mx = att[s];
-    }
-    float total = 0.0f;
-    for (uint32_t s = 0; s <= t; ++s) {
-      att[s] = kernels::exp_f32(att[s] - mx);
-      total = total + att[s];
-    }
-    const float inv = 1.0f / total;
-    for (uint32_t s = 0; s <= t; ++s) att[s] = att[s] * inv;
-    float* out = m + off;
-    for (uint32_t i = 0; i < hs; ++i) out[i] = 0.0f;
-    for (uint32_t s = 0; s <= t; ++s) {
-      const float* v = V + static_cast<size_t>(s) * C + off;
-      const float p = att[s];
-      for (uint32_t i = 0; i < hs; ++i) out[i] = out[i] + p * v[i];
-    }
-  }
-}
-
 void residual_and_mlp(const Model& model, uint32_t l, const float* m, float* x, float* h,
                       float* hidden, float* tmp) {
   const uint32_t C = model.config.n_embd;
@@ -140,12 +75,6 @@ void logits(const Model& m, const float* x, float* h, float* out, void* q_scratc
   const uint32_t C = m.config.n_embd, V = m.config.vocab_size;
   kernels::layernorm(h, x, m.lnf_w, m.lnf_b, C);
   linear(out, matrix(m, m.wte, m.q_wte, V, C), nullptr, h, V, C, q_scratch);
-}
-
-void qkv(const Model& m, uint32_t l, const float* h, float* out, void* q_scratch) {
-  const uint32_t C = m.config.n_embd;
-  const LayerWeights& w = m.layers[l];
-  linear(out, matrix(m, w.wqkv, m.q_layers[l].wqkv, 3 * C, C), w.bqkv, h, 3 * C, C, q_scratch);
 }
 
 }  // namespace causalgen::block

@@ -2,24 +2,25 @@
 
 #include <cstring>
 
+#include "causalgen/tensors.hpp"
+#include "mixers/mixer.hpp"
+
 namespace causalgen {
 
-namespace {
-const char* const kMixerNames[kMixerCount] = {"max", "min", "max-avg", "min-avg", "attention"};
-}
-
 const char* mixer_name(Mixer m) {
-  const auto i = static_cast<uint32_t>(m);
-  return i < kMixerCount ? kMixerNames[i] : "?";
+  const mixers::MixerDesc* d = mixers::find(m);
+  return d ? d->name : "?";
 }
 
 bool parse_mixer(const char* s, Mixer* out) {
-  for (uint32_t i = 0; i < kMixerCount; ++i)
-    if (std::strcmp(s, kMixerNames[i]) == 0) {
-      *out = static_cast<Mixer>(i);
-      return true;
-    }
-  return false;
+  const mixers::MixerDesc* d = mixers::find(s);
+  if (d) *out = d->code;
+  return d != nullptr;
+}
+
+bool mixer_window_limited(Mixer m) {
+  const mixers::MixerDesc* d = mixers::find(m);
+  return d && d->window_limited;
 }
 
 bool Config::has_attention() const {
@@ -28,17 +29,18 @@ bool Config::has_attention() const {
   return false;
 }
 
+bool Config::window_limited() const {
+  if (pos_emb) return true;
+  for (uint32_t l = 0; l < n_layer && l < kMaxLayers; ++l)
+    if (mixer_window_limited(mixers[l])) return true;
+  return false;
+}
+
 uint64_t Config::parameter_count() const {
-  const uint64_t C = n_embd, V = vocab_size, T = block_size, nb = bias ? 1 : 0;
-  uint64_t n = V * C + (pos_emb ? T * C : 0) + C * (1 + nb);  // wte, wpe, lnf
-  for (uint32_t l = 0; l < n_layer && l < kMaxLayers; ++l) {
-    n += 2 * C * (1 + nb);                     // ln1, ln2
-    if (mixers[l] == Mixer::attention) n += 3 * C * C + nb * 3 * C;
-    n += C * C + nb * C;                       // wo
-    n += 4 * C * C + nb * 4 * C;               // fc1
-    n += 4 * C * C + nb * C;                   // fc2
-  }
-  return n;
+  const uint32_t n = tensor_count(*this);
+  if (n == 0) return 0;
+  const TensorSpec last = tensor_spec(*this, n - 1);
+  return last.offset + last.size();
 }
 
 Status validate_config(const Config& c, Error* err) {
@@ -51,7 +53,7 @@ Status validate_config(const Config& c, Error* err) {
   if (c.n_embd < 1 || c.n_embd > kMaxEmbd)
     return fail(err, Status::bad_config, "n_embd %u outside 1..%u", c.n_embd, kMaxEmbd);
   for (uint32_t l = 0; l < c.n_layer; ++l)
-    if (static_cast<uint32_t>(c.mixers[l]) >= kMixerCount)
+    if (!mixers::find(c.mixers[l]))
       return fail(err, Status::bad_config, "layer %u has unknown mixer code %u", l,
                   static_cast<uint32_t>(c.mixers[l]));
   if (c.has_attention()) {

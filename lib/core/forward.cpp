@@ -1,9 +1,8 @@
 #include "causalgen/forward.hpp"
 
-#include <cstring>
-
 #include "block.hpp"
 #include "kernels.hpp"
+#include "mixers/mixer.hpp"
 
 namespace causalgen {
 
@@ -22,25 +21,29 @@ struct Carver {
 };
 
 struct SeqBuffers {
-  float *X, *Hs, *M, *K, *V, *qkv, *att, *h, *hidden, *tmp, *sum, *comp;
+  float *X, *Hs, *M, *h, *hidden, *tmp, *mixer;
 };
+
+// The largest scratch any layer's mixer needs for n positions.
+size_t mixer_scratch_floats(const Config& c, uint32_t n) {
+  size_t most = 0;
+  for (uint32_t l = 0; l < c.n_layer; ++l) {
+    const size_t f = mixers::find(c.mixers[l])->sequence_scratch_floats(c, n);
+    if (f > most) most = f;
+  }
+  return most;
+}
 
 size_t carve(const Config& c, uint32_t n, float* base, SeqBuffers* b) {
   const size_t C = c.n_embd, N = n;
-  const bool attn = c.has_attention();
   Carver k{base};
   b->X = k.take(N * C);       // residual stream, n x C
   b->Hs = k.take(N * C);      // LN1 outputs, n x C
   b->M = k.take(N * C);       // mixer outputs, n x C
-  b->K = attn ? k.take(N * C) : nullptr;
-  b->V = attn ? k.take(N * C) : nullptr;
-  b->qkv = attn ? k.take(3 * C) : nullptr;
-  b->att = attn ? k.take(N) : nullptr;
   b->h = k.take(C);
   b->hidden = k.take(4 * C);
   b->tmp = k.take(C);
-  b->sum = k.take(C);
-  b->comp = k.take(C);
+  b->mixer = k.take(mixer_scratch_floats(c, n));
   return k.used * sizeof(float);
 }
 
@@ -76,23 +79,9 @@ Status forward_sequence(const Model& m, const uint32_t* tokens, uint32_t n, floa
 
   for (uint32_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& w = m.layers[l];
-    const Mixer mixer = c.mixers[l];
     for (uint32_t t = 0; t < n; ++t) kernels::layernorm(row(b.Hs, t), row(b.X, t), w.ln1_w, w.ln1_b, C);
-    if (mixer == Mixer::attention) {
-      for (uint32_t t = 0; t < n; ++t) {
-        block::qkv(m, l, row(b.Hs, t), b.qkv, b.hidden);  // hidden: free int8 scratch here
-        std::memcpy(row(b.K, t), b.qkv + C, C * sizeof(float));
-        std::memcpy(row(b.V, t), b.qkv + 2 * C, C * sizeof(float));
-        block::attention_mix(b.qkv, b.K, b.V, t, C, c.n_head, b.att, row(b.M, t));
-      }
-    } else {
-      std::memset(b.sum, 0, C * sizeof(float));
-      std::memset(b.comp, 0, C * sizeof(float));
-      for (uint32_t t = 0; t < n; ++t) {
-        const float* prev = row(b.Hs, t == 0 ? 0 : t - 1);  // h_0 := h_1
-        block::shift_mix(mixer, row(b.Hs, t), prev, b.sum, b.comp, t + 1ull, C, row(b.M, t));
-      }
-    }
+    // hidden is free until the MLP: the mixer's int8 scratch.
+    mixers::find(c.mixers[l])->sequence({&m, l, b.Hs, n, b.mixer, b.hidden, b.M});
     for (uint32_t t = 0; t < n; ++t)
       block::residual_and_mlp(m, l, row(b.M, t), row(b.X, t), b.h, b.hidden, b.tmp);
   }

@@ -1,6 +1,5 @@
 #include "causalgen/model_file.hpp"
 
-#include <cstdio>
 #include <cstring>
 
 namespace causalgen {
@@ -45,7 +44,7 @@ uint64_t tensor_bytes_as(const TensorSpec& t, DType d, uint32_t group) {
 
 // The dtype the writer gives tensor t.
 DType dtype_for(const TensorSpec& t, const WriteOptions& o) {
-  return o.matrices == DType::int8 && tensor_may_be_int8(t.name) ? DType::int8 : DType::f32;
+  return o.matrices == DType::int8 && t.kind == TensorKind::matrix ? DType::int8 : DType::f32;
 }
 
 // nbytes_of(i, spec) gives tensor i's data bytes (by its dtype).
@@ -99,73 +98,7 @@ bool quantize_rows(const float* w, uint32_t rows, uint32_t cols, uint32_t group,
   return true;
 }
 
-// Per-layer tensor kinds in canonical order.
-enum Kind { ln1_w, ln1_b, wqkv, bqkv, wo, bo, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b, kKinds };
-const char* const kKindNames[kKinds] = {"ln1.w", "ln1.b", "attn.wqkv", "attn.bqkv", "wo",
-                                        "wo.b", "ln2.w", "ln2.b", "fc1.w", "fc1.b",
-                                        "fc2.w", "fc2.b"};
-
-bool kind_present(const Config& c, uint32_t layer, int k) {
-  const bool is_bias = k == ln1_b || k == bqkv || k == bo || k == ln2_b || k == fc1_b || k == fc2_b;
-  if (is_bias && !c.bias) return false;
-  if ((k == wqkv || k == bqkv) && c.mixers[layer] != Mixer::attention) return false;
-  return true;
-}
-
-void kind_shape(const Config& c, int k, uint32_t* rows, uint32_t* cols) {
-  const uint32_t C = c.n_embd;
-  switch (k) {
-    case wqkv: *rows = 3 * C, *cols = C; return;
-    case bqkv: *rows = 1, *cols = 3 * C; return;
-    case wo: *rows = C, *cols = C; return;
-    case fc1_w: *rows = 4 * C, *cols = C; return;
-    case fc1_b: *rows = 1, *cols = 4 * C; return;
-    case fc2_w: *rows = C, *cols = 4 * C; return;
-    default: *rows = 1, *cols = C; return;  // LayerNorm weights and C-sized biases
-  }
-}
-
-TensorSpec make_spec(const char* name, uint32_t rows, uint32_t cols) {
-  TensorSpec t{};
-  std::snprintf(t.name, sizeof t.name, "%s", name);
-  t.rows = rows, t.cols = cols;
-  return t;
-}
-
-// Walks the canonical order; calls f(spec) for each tensor, stops when f returns true.
-template <class F>
-void walk(const Config& c, F&& f) {
-  if (f(make_spec("wte", c.vocab_size, c.n_embd))) return;
-  if (c.pos_emb && f(make_spec("wpe", c.block_size, c.n_embd))) return;
-  for (uint32_t l = 0; l < c.n_layer; ++l)
-    for (int k = 0; k < kKinds; ++k) {
-      if (!kind_present(c, l, k)) continue;
-      TensorSpec t{};
-      std::snprintf(t.name, sizeof t.name, "l%u.%s", l, kKindNames[k]);
-      kind_shape(c, k, &t.rows, &t.cols);
-      if (f(t)) return;
-    }
-  if (f(make_spec("lnf.w", 1, c.n_embd))) return;
-  if (c.bias) f(make_spec("lnf.b", 1, c.n_embd));
-}
-
 }  // namespace
-
-uint32_t tensor_count(const Config& c) {
-  uint32_t n = 0;
-  walk(c, [&](const TensorSpec&) { ++n; return false; });
-  return n;
-}
-
-TensorSpec tensor_spec(const Config& c, uint32_t index) {
-  TensorSpec out{};
-  uint32_t i = 0;
-  walk(c, [&](const TensorSpec& t) {
-    if (i++ == index) { out = t; return true; }
-    return false;
-  });
-  return out;
-}
 
 namespace {
 struct CrcTable {
@@ -186,16 +119,6 @@ uint32_t crc32(const void* data, size_t n, uint32_t crc) {
   crc = ~crc;
   for (size_t i = 0; i < n; ++i) crc = kCrcTable.v[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
   return ~crc;
-}
-
-bool tensor_may_be_int8(const char* name) {
-  if (std::strcmp(name, "wte") == 0 || std::strcmp(name, "wpe") == 0) return true;
-  if (name[0] != 'l') return false;
-  const char* dot = std::strchr(name, '.');
-  if (!dot) return false;
-  ++dot;
-  return std::strcmp(dot, "attn.wqkv") == 0 || std::strcmp(dot, "wo") == 0 ||
-         std::strcmp(dot, "fc1.w") == 0 || std::strcmp(dot, "fc2.w") == 0;
 }
 
 size_t model_file_size(const Config& c) { return size_t(layout_for(c).file_size); }
@@ -273,6 +196,51 @@ Status write_model(const Config& c, const uint32_t* codepoints, const float* par
   }
   store_u32(b + lay.file_size - 4, crc32(b, size_t(lay.file_size - 4)));
   return Status::ok;
+}
+
+namespace {
+// Where a Model keeps tensor (role, layer): its f32 pointer, and for weight
+// matrices the int8 data offset (q null for vectors, which are always f32).
+struct Slot {
+  const float** f32;
+  uint32_t* q;
+};
+Slot slot(Model& m, TensorRole role, uint32_t layer) {
+  LayerWeights& w = m.layers[layer < kMaxLayers ? layer : 0];
+  QuantLayer& q = m.q_layers[layer < kMaxLayers ? layer : 0];
+  switch (role) {
+    case TensorRole::wte: return {&m.wte, &m.q_wte};
+    case TensorRole::wpe: return {&m.wpe, &m.q_wpe};
+    case TensorRole::lnf_w: return {&m.lnf_w, nullptr};
+    case TensorRole::lnf_b: return {&m.lnf_b, nullptr};
+    case TensorRole::ln1_w: return {&w.ln1_w, nullptr};
+    case TensorRole::ln1_b: return {&w.ln1_b, nullptr};
+    case TensorRole::mixer_w: return {&w.wqkv, &q.wqkv};
+    case TensorRole::mixer_b: return {&w.bqkv, nullptr};
+    case TensorRole::wo: return {&w.wo, &q.wo};
+    case TensorRole::bo: return {&w.bo, nullptr};
+    case TensorRole::ln2_w: return {&w.ln2_w, nullptr};
+    case TensorRole::ln2_b: return {&w.ln2_b, nullptr};
+    case TensorRole::fc1_w: return {&w.fc1_w, &q.fc1_w};
+    case TensorRole::fc1_b: return {&w.fc1_b, nullptr};
+    case TensorRole::fc2_w: return {&w.fc2_w, &q.fc2_w};
+    case TensorRole::fc2_b: return {&w.fc2_b, nullptr};
+  }
+  return {nullptr, nullptr};
+}
+
+// Points tensor t's slot at its f32 data p, or records its int8 data offset
+// q_off (nonzero when the tensor is int8).
+void bind(Model& m, const TensorSpec& t, const float* p, uint32_t q_off) {
+  const Slot s = slot(m, t.role, t.layer);
+  if (s.f32) *s.f32 = p;
+  if (s.q) *s.q = q_off;
+}
+}  // namespace
+
+const float* model_tensor(const Model& m, TensorRole role, uint32_t layer) {
+  const Slot s = slot(const_cast<Model&>(m), role, layer);
+  return s.f32 ? *s.f32 : nullptr;
 }
 
 Status parse_model(const void* data, size_t size, Model* out, Error* err) {
@@ -354,7 +322,7 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err) {
                     group);
     } else if (dtype == uint32_t(DType::int8)) {
       const TensorSpec want = tensor_spec(c, i);
-      if (!tensor_may_be_int8(want.name))
+      if (want.kind != TensorKind::matrix)
         return fail(err, Status::bad_tensor, "tensor '%s' cannot be int8 (only weight matrices can)",
                     want.name);
       if (group < 1 || group > kMaxGroupSize)
@@ -437,31 +405,7 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err) {
       q_off = uint32_t(off);
     }
     const float* p = dtype == DType::f32 ? reinterpret_cast<const float*>(b + off) : nullptr;
-    // Bind by name: "wte", "wpe", "lnf.*" or "l<i>.<kind>".
-    const char* n = want.name;
-    if (std::strcmp(n, "wte") == 0) m.wte = p, m.q_wte = q_off;
-    else if (std::strcmp(n, "wpe") == 0) m.wpe = p, m.q_wpe = q_off;
-    else if (std::strcmp(n, "lnf.w") == 0) m.lnf_w = p;
-    else if (std::strcmp(n, "lnf.b") == 0) m.lnf_b = p;
-    else {
-      // "l<digits>." (the name matched the canonical spec, so it is well formed;
-      // parsed by hand: sscanf would pull stdio into firmware images).
-      unsigned layer = 0;
-      int consumed = 1;
-      while (n[consumed] >= '0' && n[consumed] <= '9') layer = layer * 10 + unsigned(n[consumed++] - '0');
-      consumed += 1;  // the '.'
-      LayerWeights& lw = m.layers[layer];
-      const float** slots[kKinds] = {&lw.ln1_w, &lw.ln1_b, &lw.wqkv, &lw.bqkv, &lw.wo, &lw.bo,
-                                     &lw.ln2_w, &lw.ln2_b, &lw.fc1_w, &lw.fc1_b, &lw.fc2_w, &lw.fc2_b};
-      for (int k = 0; k < kKinds; ++k)
-        if (std::strcmp(n + consumed, kKindNames[k]) == 0) *slots[k] = p;
-      QuantLayer& ql = m.q_layers[layer];
-      const char* kind = n + consumed;
-      if (std::strcmp(kind, "attn.wqkv") == 0) ql.wqkv = q_off;
-      else if (std::strcmp(kind, "wo") == 0) ql.wo = q_off;
-      else if (std::strcmp(kind, "fc1.w") == 0) ql.fc1_w = q_off;
-      else if (std::strcmp(kind, "fc2.w") == 0) ql.fc2_w = q_off;
-    }
+    bind(m, want, p, q_off);
   }
   return Status::ok;
 }

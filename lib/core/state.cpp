@@ -4,6 +4,7 @@
 
 #include "block.hpp"
 #include "kernels.hpp"
+#include "mixers/mixer.hpp"
 
 namespace causalgen {
 
@@ -23,19 +24,13 @@ size_t layout(const Config& c, uint8_t* base, State* s) {
   };
   auto floats = [&](size_t n) { return static_cast<float*>(take(n * sizeof(float))); };
   const size_t C = c.n_embd, T = c.block_size, V = c.vocab_size;
+  size_t scratch = 0;
   for (uint32_t l = 0; l < c.n_layer; ++l) {
-    LayerState ls{};
-    if (c.mixers[l] == Mixer::attention) {
-      ls.k = floats(T * C);
-      ls.v = floats(T * C);
-    } else {
-      ls.prev = floats(C);
-      if (mixer_uses_avg(c.mixers[l])) {
-        ls.sum = floats(C);
-        ls.comp = floats(C);
-      }
-    }
-    if (s) s->layers[l] = ls;
+    const mixers::MixerDesc* d = mixers::find(c.mixers[l]);
+    if (!d) continue;  // an invalid config: state_init refuses it
+    float* layer = floats(d->state_floats(c));
+    if (s) s->layers[l] = layer;
+    if (d->step_scratch_floats(c) > scratch) scratch = d->step_scratch_floats(c);
   }
   State tmp{};
   State* t = s ? s : &tmp;
@@ -44,8 +39,7 @@ size_t layout(const Config& c, uint8_t* base, State* s) {
   t->mix = floats(C);
   t->tmp = floats(C);
   t->hidden = floats(4 * C);
-  t->qkv = c.has_attention() ? floats(3 * C) : nullptr;
-  t->att = c.has_attention() ? floats(T) : nullptr;
+  t->mixer_scratch = scratch ? floats(scratch) : nullptr;
   t->logits = floats(V);
   t->probs = floats(V);
   t->order = static_cast<uint32_t*>(take(V * sizeof(uint32_t)));
@@ -54,6 +48,7 @@ size_t layout(const Config& c, uint8_t* base, State* s) {
 }
 
 // Runs one token at window position pos through every layer.
+// pos: the wpe row (window-limited models); the mixers see s->window_len.
 void step_at(State* s, uint32_t token, uint32_t pos, bool want_logits) {
   const Model& m = *s->model;
   const Config& c = m.config;
@@ -61,31 +56,21 @@ void step_at(State* s, uint32_t token, uint32_t pos, bool want_logits) {
   block::embed(m, token, pos, s->x);
   for (uint32_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& w = m.layers[l];
-    LayerState& ls = s->layers[l];
     kernels::layernorm(s->h, s->x, w.ln1_w, w.ln1_b, C);
-    if (c.mixers[l] == Mixer::attention) {
-      block::qkv(m, l, s->h, s->qkv, s->hidden);  // hidden: free int8 scratch here
-      std::memcpy(ls.k + static_cast<size_t>(pos) * C, s->qkv + C, C * sizeof(float));
-      std::memcpy(ls.v + static_cast<size_t>(pos) * C, s->qkv + 2 * C, C * sizeof(float));
-      block::attention_mix(s->qkv, ls.k, ls.v, pos, C, c.n_head, s->att, s->mix);
-    } else {
-      const float* prev = s->window_len == 0 ? s->h : ls.prev;  // h_0 := h_1
-      block::shift_mix(c.mixers[l], s->h, prev, ls.sum, ls.comp, s->window_len + 1, C, s->mix);
-      std::memcpy(ls.prev, s->h, C * sizeof(float));
-    }
+    // hidden is free until the MLP: the mixer's int8 scratch.
+    mixers::find(c.mixers[l])->step({&m, l, s->h, s->window_len,
+                                     s->layers[l], s->mixer_scratch, s->hidden, s->mix});
     // s->h is free again: reuse it as the MLP's LN2 scratch.
     block::residual_and_mlp(m, l, s->mix, s->x, s->h, s->hidden, s->tmp);
   }
   if (want_logits) block::logits(m, s->x, s->h, s->logits, s->tmp);
 }
 
+// A fresh window: every mixer state starts at zero.
 void clear_layers(State* s) {
   const Config& c = s->model->config;
-  for (uint32_t l = 0; l < c.n_layer; ++l) {
-    LayerState& ls = s->layers[l];
-    if (ls.sum) std::memset(ls.sum, 0, c.n_embd * sizeof(float));
-    if (ls.comp) std::memset(ls.comp, 0, c.n_embd * sizeof(float));
-  }
+  for (uint32_t l = 0; l < c.n_layer; ++l)
+    std::memset(s->layers[l], 0, layer_state_floats(c, l) * sizeof(float));
   s->window_len = 0;
 }
 
@@ -93,9 +78,15 @@ void clear_layers(State* s) {
 
 size_t state_bytes(const Config& c) { return layout(c, nullptr, nullptr); }
 
+size_t layer_state_floats(const Config& c, uint32_t l) {
+  const mixers::MixerDesc* d = l < c.n_layer ? mixers::find(c.mixers[l]) : nullptr;
+  return d ? d->state_floats(c) : 0;
+}
+
 Status state_init(const Model& m, void* mem, size_t bytes, State** out, Error* err) {
   if (!mem || reinterpret_cast<uintptr_t>(mem) % kAlign != 0)
     return fail(err, Status::misaligned, "state memory must be %zu-byte aligned", kAlign);
+  if (Status st = validate_config(m.config, err); st != Status::ok) return st;
   const size_t need = state_bytes(m.config);
   if (bytes < need)
     return fail(err, Status::arena_too_small, "state memory %zu bytes, need %zu", bytes, need);

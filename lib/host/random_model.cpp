@@ -12,21 +12,13 @@ std::vector<float> random_parameters(const Config& c, uint64_t seed, float std, 
   std::vector<float> p(c.parameter_count());
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  size_t off = 0;
   const uint32_t n = tensor_count(c);
   for (uint32_t i = 0; i < n; ++i) {
     const TensorSpec t = tensor_spec(c, i);
-    const std::string name = t.name;
-    auto ends_with = [&](const char* suffix) {
-      const std::string sfx = suffix;
-      return name.size() >= sfx.size() && name.compare(name.size() - sfx.size(), sfx.size(), sfx) == 0;
-    };
-    const bool is_bias = ends_with(".b") || ends_with("bqkv");
-    const bool is_ln_weight = name.find("ln") != std::string::npos && ends_with(".w");
-    const size_t count = size_t(t.rows) * t.cols;
-    const float scale = is_ln_weight ? ln_std : is_bias ? bias_std : std;
-    for (size_t k = 0; k < count; ++k) p[off + k] = (is_ln_weight ? 1.0f : 0.0f) + scale * normal(rng);
-    off += count;
+    const bool is_norm = t.kind == TensorKind::norm_weight;
+    const float scale = is_norm ? ln_std : t.kind == TensorKind::bias ? bias_std : std;
+    for (uint64_t k = 0; k < t.size(); ++k)
+      p[t.offset + k] = (is_norm ? 1.0f : 0.0f) + scale * normal(rng);
   }
   return p;
 }

@@ -1,5 +1,5 @@
 // The parameters as one flat array in the core's canonical tensor order
-// (model_file.hpp): offsets of every tensor, per-layer views, nanoGPT's
+// (causalgen/tensors.hpp, the one tensor table): offsets of every tensor, per-layer views, nanoGPT's
 // initialisation and which tensors get weight decay (the matrices: wte, wpe
 // and every Linear weight; not LayerNorm weights, not biases).
 #pragma once
@@ -9,30 +9,31 @@
 #include <vector>
 
 #include "causalgen/config.hpp"
+#include "causalgen/tensors.hpp"
 
 namespace causalgen::train {
 
-constexpr size_t kAbsent = ~size_t(0);
+constexpr size_t kAbsent = kNoTensor;
 
 struct TensorRange {
   std::string name;
   size_t offset, size;
   uint32_t rows, cols;
-  bool decay;  // a matrix (rows > 1)
-};
-
-struct LayerOffsets {
-  size_t ln1_w, ln1_b, wqkv, bqkv, wo, bo, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+  bool decay;  // a matrix: takes weight decay
+  TensorKind kind;
+  bool residual_proj;
 };
 
 struct ParamLayout {
   Config config;
   size_t total = 0;
-  size_t wte = kAbsent, wpe = kAbsent, lnf_w = kAbsent, lnf_b = kAbsent;
-  std::vector<LayerOffsets> layers;
+  RoleOffsets global;               // wte, wpe, lnf.*
+  std::vector<RoleOffsets> layers;  // per layer, by role
   std::vector<TensorRange> tensors;
 
   explicit ParamLayout(const Config& c);
+  // Offset of tensor (role, layer), kAbsent where the config has none.
+  size_t at(TensorRole role, uint32_t layer = kGlobalTensor) const;
 };
 
 // Pointers into one flat array (null where the config has no such tensor).

@@ -8,6 +8,7 @@
 
 #include "block.hpp"
 #include "kernels.hpp"
+#include "mixers/mixer.hpp"
 #include "test_util.hpp"
 
 using namespace cgtest;
@@ -68,17 +69,13 @@ TEST_CASE("feeding thousands of tokens stays inside the arena", "[state]") {
       // Every array the state points to lies inside the arena.
       const size_t C = m.config.n_embd, T = m.config.block_size, V = m.config.vocab_size;
       for (uint32_t l = 0; l < m.config.n_layer; ++l) {
-        const LayerState& ls = s->layers[l];
-        if (m.config.mixers[l] == Mixer::attention) {
-          CHECK(inside(ls.k, T * C * 4, g.arena(), need));
-          CHECK(inside(ls.v, T * C * 4, g.arena(), need));
-        } else {
-          CHECK(inside(ls.prev, C * 4, g.arena(), need));
-          if (mixer_uses_avg(m.config.mixers[l])) {
-            CHECK(inside(ls.sum, C * 4, g.arena(), need));
-            CHECK(inside(ls.comp, C * 4, g.arena(), need));
-          }
-        }
+        const size_t floats = layer_state_floats(m.config, l);
+        // prev for every shift layer; + sum and its compensation with an
+        // average; K and V (T x C each) for attention.
+        const size_t want = m.config.mixers[l] == Mixer::attention ? 2 * T * C
+                            : mixer_uses_avg(m.config.mixers[l]) ? 3 * C : C;
+        CHECK(floats == want);
+        CHECK(inside(s->layers[l], floats * 4, g.arena(), need));
       }
       CHECK(inside(s->logits, V * 4, g.arena(), need));
       CHECK(inside(s->probs, V * 4, g.arena(), need));
@@ -163,16 +160,19 @@ TEST_CASE("forward_sequence: arena checks and no writes past it", "[state]") {
   CHECK(forward_arena_bytes(c, 4) < need);
 }
 
-TEST_CASE("Kahan running mean: shift_mix stays accurate over 1e6 positions", "[state][kahan]") {
+TEST_CASE("Kahan running mean: the max-avg step stays accurate over 1e6 positions", "[state][kahan]") {
   constexpr uint32_t C = 4;
   constexpr uint64_t N = 1000000;
-  float sum[C] = {}, comp[C] = {}, m[C];
+  // The step's state: prev, sum, comp (C each).
+  float state[3 * C] = {}, m[C];
+  const float* sum = state + C;
+  static Model model;  // the step reads only the width
+  model.config.n_embd = C;
   double ref[C] = {};
   float naive[C] = {};
   // Values around large offsets: a plain float sum drifts badly here.
   const float offset[C] = {10.0f, -3.0f, 0.1f, 1000.0f};
   uint64_t x = 12345;
-  float prev[C];
   for (uint64_t t = 1; t <= N; ++t) {
     float h[C];
     for (uint32_t i = 0; i < C; ++i) {
@@ -181,8 +181,7 @@ TEST_CASE("Kahan running mean: shift_mix stays accurate over 1e6 positions", "[s
       ref[i] += h[i];
       naive[i] += h[i];
     }
-    causalgen::block::shift_mix(Mixer::max_avg, h, t == 1 ? h : prev, sum, comp, t, C, m);
-    for (uint32_t i = 0; i < C; ++i) prev[i] = h[i];
+    causalgen::mixers::kMaxAvg.step({&model, 0, h, t - 1, state, nullptr, nullptr, m});
   }
   for (uint32_t i = 0; i < C; ++i) {
     const double mean = ref[i] / N, got = double(sum[i]) / N;
@@ -217,7 +216,7 @@ TEST_CASE("Kahan running mean inside a model over 1e6 characters", "[state][kaha
   }
   REQUIRE(st.state->position == 1000000);
   for (uint32_t i = 0; i < 8; ++i) {
-    const double mean = ref[i] / 1e6, got = double(st.state->layers[0].sum[i]) / 1e6;
+    const double mean = ref[i] / 1e6, got = double(st.state->layers[0][8 + i]) / 1e6;  // sum follows prev
     INFO("channel " << i << " mean " << mean << " got " << got);
     CHECK(std::fabs(got - mean) <= 2e-7 * std::fabs(mean) + 1e-9);
   }

@@ -4,7 +4,7 @@
 // both. Benchmark, not a test:
 //   g++ -std=c++20 -O2 -Ilib/include tests/firmware/bench_c_api.cpp build/release/lib/libcausalgen.a -o bench
 //   em++ -std=c++20 -O3 -msimd128 -fno-vectorize -fno-slp-vectorize -ffp-contract=off -fno-exceptions
-//        -fno-rtti -Ilib/include lib/core/*.cpp tests/firmware/bench_c_api.cpp -o bench.js
+//        -fno-rtti -Ilib/include lib/core/*.cpp lib/core/mixers/*.cpp tests/firmware/bench_c_api.cpp -o bench.js
 //        -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1     (the flags of wasm/CMakeLists.txt)
 //   ./bench MODEL 3000;  node --no-experimental-fetch bench.js MODEL 3000
 #include <stdio.h>

@@ -11,13 +11,16 @@ constexpr uint32_t kMaxVocab = 1u << 16;
 constexpr uint32_t kMaxEmbd = 8192;
 constexpr uint32_t kMaxBlock = 1u << 16;
 
+// A layer's token mixer: the value is its code in the model file. Each one is
+// described once in the core's mixer registry (lib/core/mixers/registry.cpp).
 enum class Mixer : uint8_t { max = 0, min = 1, max_avg = 2, min_avg = 3, attention = 4 };
-constexpr uint32_t kMixerCount = 5;
 
-const char* mixer_name(Mixer m);                       // "max", "max-avg", ...
+const char* mixer_name(Mixer m);                       // "max", "max-avg", ...; "?" if unknown
 bool parse_mixer(const char* s, Mixer* out);           // inverse of mixer_name
+// Whether the mixer needs the last T positions (its state is a window cache).
+bool mixer_window_limited(Mixer m);
+// The shift family's running-mean forms (their kernels in every backend).
 inline bool mixer_uses_avg(Mixer m) { return m == Mixer::max_avg || m == Mixer::min_avg; }
-inline bool mixer_is_shift(Mixer m) { return m != Mixer::attention; }
 
 struct Config {
   uint32_t vocab_size = 0;  // V
@@ -32,7 +35,7 @@ struct Config {
   bool has_attention() const;
   // A model with position embedding or attention sees at most T positions at
   // once; generation past T re-encodes the last T characters (nanoGPT's crop).
-  bool window_limited() const { return pos_emb || has_attention(); }
+  bool window_limited() const;
   uint64_t parameter_count() const;
 };
 

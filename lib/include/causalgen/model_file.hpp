@@ -33,8 +33,9 @@
 //                   group of a row may be short). Group-major so that kernels
 //                   working on several rows load their scales together.
 //         nbytes = align64(rows*cols) + 4*rows*ng; W[r][c] ~ value * scale[c/G][r].
-//         Only the weight matrices may be int8: wte, wpe, l*.attn.wqkv, l*.wo,
-//         l*.fc1.w, l*.fc2.w; LayerNorm weights and biases stay f32. Scales must
+//         Only the weight matrices (TensorKind::matrix in tensors.hpp: wte, wpe,
+//         l*.attn.wqkv, l*.wo, l*.fc1.w, l*.fc2.w) may be int8; LayerNorm
+//         weights and biases stay f32. Scales must
 //         be finite and >= 0. This reader needs every int8 tensor of a file
 //         to use the same group size (the writer always does).
 //   int8 matrix-vector products quantize the input vector to int8 with one
@@ -43,17 +44,14 @@
 //   group in order and multiply by the input's scale (kernels.hpp): exact
 //   integer sums and a fixed float order give the same bits on every platform.
 //
-// Tensors, in this canonical order (W is out x in; y = W x):
-//   wte VxC, [wpe TxC], then per layer l: l{l}.ln1.w 1xC [l{l}.ln1.b],
-//   [attention: l{l}.attn.wqkv 3CxC [l{l}.attn.bqkv 1x3C]], l{l}.wo CxC [l{l}.wo.b],
-//   l{l}.ln2.w [l{l}.ln2.b], l{l}.fc1.w 4CxC [l{l}.fc1.b 1x4C],
-//   l{l}.fc2.w Cx4C [l{l}.fc2.b], then lnf.w [lnf.b]. ([] = only with bias/
-//   position embedding/attention). The logits reuse wte (tied).
+// Tensors: in the canonical order of the tensor table (tensors.hpp), which
+//   names them and gives their shapes. The logits reuse wte (tied).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include "causalgen/config.hpp"
 #include "causalgen/status.hpp"
+#include "causalgen/tensors.hpp"
 #include "causalgen/tokens.hpp"
 
 namespace causalgen {
@@ -62,7 +60,6 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr uint32_t kHeaderSize = 64;
 constexpr uint32_t kDirEntrySize = 64;
 constexpr uint32_t kTensorAlign = 64;
-constexpr uint32_t kTensorNameMax = 32;  // including the terminating NUL
 
 enum class DType : uint32_t { f32 = 0, int8 = 1 };
 constexpr uint32_t kMaxGroupSize = 65536;
@@ -75,23 +72,9 @@ inline uint64_t int8_scales_offset(uint32_t rows, uint32_t cols) {
 inline uint64_t int8_tensor_bytes(uint32_t rows, uint32_t cols, uint32_t group) {
   return int8_scales_offset(rows, cols) + uint64_t(rows) * int8_groups(cols, group) * 4;
 }
-// Whether the tensor called name (canonical layout) is a weight matrix that
-// may be stored as int8.
-bool tensor_may_be_int8(const char* name);
-
-// One tensor of the canonical layout.
-struct TensorSpec {
-  char name[kTensorNameMax];
-  uint32_t rows, cols;
-};
-
-// Number of tensors the config implies, and the i-th one's name and shape.
-uint32_t tensor_count(const Config& c);
-TensorSpec tensor_spec(const Config& c, uint32_t index);
-
 struct LayerWeights {
   const float *ln1_w, *ln1_b;    // C
-  const float *wqkv, *bqkv;      // 3C x C, 3C  (attention layers)
+  const float *wqkv, *bqkv;      // the mixer's own matrix and vector (attention: 3C x C, 3C)
   const float *wo, *bo;          // C x C, C
   const float *ln2_w, *ln2_b;    // C
   const float *fc1_w, *fc1_b;    // 4C x C, 4C
@@ -127,6 +110,10 @@ struct Model {
 // *out with pointers into data. data must be 4-byte aligned (64 preferred).
 Status parse_model(const void* data, size_t size, Model* out, Error* err);
 
+// The f32 data of tensor (role, layer) in a parsed model (layer is ignored
+// for the global ones); null when the config has no such tensor or it is int8.
+const float* model_tensor(const Model& m, TensorRole role, uint32_t layer);
+
 // Writing: the exact file size for a config, then the file itself into a
 // caller buffer of that size. params holds every tensor of the canonical
 // layout back to back in canonical order (parameter_count() floats);
@@ -135,7 +122,7 @@ size_t model_file_size(const Config& c);
 Status write_model(const Config& c, const uint32_t* codepoints, const float* params,
                    void* out, size_t out_size, Error* err);
 
-// The same with the weight matrices (tensor_may_be_int8) stored as `matrices`:
+// The same with the weight matrices (TensorKind::matrix) stored as `matrices`:
 // int8 quantizes each row per group of group_size values: scale = max|w|/127,
 // value = round(w * (127/max|w|)) (f32 operations, half away from zero; a
 // group of zeros has scale 0). Non-finite weights are refused (bad_argument).
