@@ -13,7 +13,7 @@ namespace causalgen::train {
 
 namespace {
 // Dropout sites: 0 embeddings, then per layer 1 + 3l (mixer projection),
-// 2 + 3l (MLP), 3 + 3l (attention weights).
+// 2 + 3l (MLP), 3 + 3l (inside the mixer: attention weights).
 uint32_t site_proj(int l) { return 1 + 3 * uint32_t(l); }
 uint32_t site_mlp(int l) { return 2 + 3 * uint32_t(l); }
 uint32_t site_att(int l) { return 3 + 3 * uint32_t(l); }
@@ -34,11 +34,13 @@ Gpt<T>::Gpt(const Config& c, int max_B, int max_T)
   ln1_mean_.resize(L * N);
   ln1_rstd_.resize(L * N);
   mix_.resize(L * N * C);
-  sel_.resize(L * N * C);
-  if (c.has_attention()) {
-    qkv_.resize(L * N * 3 * C);
-    att_.resize(L * size_t(max_B) * c.n_head * size_t(max_T) * max_T);
+  size_t saved = 0;
+  for (size_t l = 0; l < L; ++l) {
+    saved_offset_.push_back(saved);
+    const size_t bytes = mixers::find<T>(c.mixers[l]).saved_bytes(c, max_B, max_T);
+    saved += (bytes + 63) / 64 * 64;
   }
+  saved_.resize(saved);
   resmid_.resize(L * N * C);
   ln2_.resize(L * N * C);
   ln2_mean_.resize(L * N);
@@ -61,7 +63,7 @@ template <class T>
 double Gpt<T>::forward(const T* params, const uint32_t* tokens, const uint32_t* targets, int B,
                        int Tn, const DropoutSpec& drop) {
   const Config& c = cfg_;
-  const int C = int(c.n_embd), V = int(c.vocab_size), H = int(c.n_head);
+  const int C = int(c.n_embd), V = int(c.vocab_size);
   const int N = B * Tn;
   B_ = B, Tn_ = Tn, drop_ = drop;
   tok_copy_.assign(tokens, tokens + N);
@@ -73,7 +75,6 @@ double Gpt<T>::forward(const T* params, const uint32_t* tokens, const uint32_t* 
   const ParamView<const T> w = view(lay_, params);
   // Mask indices continue from this part's first window (see DropoutSpec).
   const uint64_t e0 = drop.first_window * uint64_t(Tn) * C;
-  const uint64_t att0 = drop.first_window * uint64_t(H) * Tn * Tn;
 
   T* x0 = row(res_, 0, C);
   embedding_forward(x0, tokens_, w.wte, w.wpe, B, Tn, C);
@@ -85,14 +86,7 @@ double Gpt<T>::forward(const T* params, const uint32_t* tokens, const uint32_t* 
     T* h = row(ln1_, l, C);
     T* m = row(mix_, l, C);
     layernorm_forward(h, row(ln1_mean_, l, 1), row(ln1_rstd_, l, 1), x, lw.ln1_w, lw.ln1_b, N, C);
-    if (c.mixers[l] == Mixer::attention) {
-      T* qkv = row(qkv_, l, 3 * C);
-      T* att = att_.data() + size_t(l) * maxB_ * H * size_t(maxT_) * maxT_;
-      matmul_forward(qkv, h, lw.wqkv, lw.bqkv, N, C, 3 * C);
-      attention_forward(m, att, qkv, B, Tn, C, H, p, key(site_att(l)), att0);
-    } else {
-      shift_mix_forward(c.mixers[l], m, row(sel_, l, C), h, B, Tn, C);
-    }
+    mixers::find<T>(c.mixers[l]).forward(mixer_pass(l, w, B, Tn, drop), h, m);
     T* proj = tmp_.data();
     matmul_forward(proj, m, lw.wo, lw.bo, N, C, C);
     dropout(proj, size_t(N) * C, p, key(site_proj(l)), e0);
@@ -118,13 +112,12 @@ double Gpt<T>::forward(const T* params, const uint32_t* tokens, const uint32_t* 
 template <class T>
 void Gpt<T>::backward(const T* params, T* grads) {
   const Config& c = cfg_;
-  const int C = int(c.n_embd), V = int(c.vocab_size), H = int(c.n_head);
+  const int C = int(c.n_embd), V = int(c.vocab_size);
   const int B = B_, Tn = Tn_, N = B * Tn;
   const float p = drop_.p;
   auto key = [&](uint32_t site) { return dropout_key(drop_.seed, drop_.step, site); };
   const ParamView<const T> w = view(lay_, params);
   const uint64_t e0 = drop_.first_window * uint64_t(Tn) * C;
-  const uint64_t att0 = drop_.first_window * uint64_t(H) * Tn * Tn;
   std::fill_n(grads, lay_.total, T(0));
   const ParamView<T> g = view(lay_, grads);
   const size_t NC = size_t(N) * C;
@@ -160,21 +153,22 @@ void Gpt<T>::backward(const T* params, T* grads) {
     T* dm = dB_.data();
     matmul_backward(dm, lg.wo, lg.bo, dproj, row(mix_, l, C), lw.wo, N, C, C, false);
     T* dh = dA_.data();
-    if (c.mixers[l] == Mixer::attention) {
-      T* dqkv = dbig_.data();
-      const T* att = att_.data() + size_t(l) * maxB_ * H * size_t(maxT_) * maxT_;
-      attention_backward(dqkv, dm, row(qkv_, l, 3 * C), att, B, Tn, C, H, p, key(site_att(l)),
-                         att0);
-      matmul_backward(dh, lg.wqkv, lg.bqkv, dqkv, row(ln1_, l, C), lw.wqkv, N, C, 3 * C, false);
-    } else {
-      std::fill_n(dh, NC, T(0));
-      shift_mix_backward(dh, dm, row(sel_, l, C), B, Tn, C);
-    }
+    mixers::find<T>(c.mixers[l]).backward(mixer_pass(l, w, B, Tn, drop_), row(ln1_, l, C), dm, dh,
+                                          lg.mix_w, lg.mix_b, dbig_.data());
     layernorm_backward(dres, lg.ln1_w, lg.ln1_b, dh, row(res_, l, C), row(ln1_mean_, l, 1),
                        row(ln1_rstd_, l, 1), lw.ln1_w, N, C);
   }
   dropout(dres, NC, p, key(0), e0);
   embedding_backward(g.wte, g.wpe, dres, tokens_, B, Tn, C);
+}
+
+// The arguments of layer l's mixer for this batch.
+template <class T>
+mixers::Pass<T> Gpt<T>::mixer_pass(int l, const ParamView<const T>& w, int B, int Tn,
+                                   const DropoutSpec& drop) {
+  const uint64_t key = dropout_key(drop.seed, drop.step, site_att(l));
+  return {&cfg_, l, B, Tn, w.layers[l].mix_w, w.layers[l].mix_b, saved_.data() + saved_offset_[l],
+          drop.p, key, drop.first_window};
 }
 
 template class Gpt<float>;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "causalgen/config.hpp"
+#include "train/mixers/mixer.hpp"
 #include "train/params.hpp"
 
 namespace causalgen::train {
@@ -51,13 +52,19 @@ class Gpt {
   DropoutSpec drop_;
   std::vector<uint32_t> tok_copy_, tgt_copy_;
   // Per layer (stride maxN_ rows): inputs res[l], LN1 out and stats, mixer
-  // out, selections (shift) or qkv and probabilities (attention), residual
-  // after the mixer, LN2 out and stats, fc1 pre-activation, GELU out.
-  std::vector<T> res_, ln1_, ln1_mean_, ln1_rstd_, mix_, qkv_, att_, resmid_, ln2_, ln2_mean_,
-      ln2_rstd_, fc1_, gelu_, lnf_, lnf_mean_, lnf_rstd_, logits_, losses_;
-  std::vector<uint8_t> sel_;
+  // out, residual after the mixer, LN2 out and stats, fc1 pre-activation,
+  // GELU out.
+  std::vector<T> res_, ln1_, ln1_mean_, ln1_rstd_, mix_, resmid_, ln2_, ln2_mean_, ln2_rstd_, fc1_,
+      gelu_, lnf_, lnf_mean_, lnf_rstd_, logits_, losses_;
+  // What each layer's mixer keeps for its backward (its saved_bytes), from
+  // saved_offset_[l].
+  std::vector<uint8_t> saved_;
+  std::vector<size_t> saved_offset_;
   // Scratch.
   std::vector<T> tmp_, dres_, dA_, dB_, dbig_;
+
+  mixers::Pass<T> mixer_pass(int l, const ParamView<const T>& w, int B, int Tn,
+                             const DropoutSpec& drop);
 
   template <class U>
   U* row(std::vector<U>& v, int l, size_t width) {

@@ -10,6 +10,7 @@
 
 #include "core/exp_reduced.hpp"
 #include "train/gemm.hpp"
+#include "train/parallel.hpp"
 #include "train/rng.hpp"
 
 namespace causalgen::train {
@@ -32,18 +33,6 @@ inline float tanh_fast(float u) {
   const float s = __builtin_bit_cast(float, bits);
   const float t = 1.0f - 2.0f / (p * s + 1.0f);
   return std::copysign(t, u);
-}
-
-// Splits [0, n) into one contiguous range per thread (static) and runs f(i0, i1).
-template <class F>
-void parallel_ranges(size_t n, F&& f) {
-  const int nt = static_cast<int>(std::min<size_t>(std::max(1, threads()), std::max<size_t>(n, 1)));
-  if (nt <= 1 || omp_in_parallel()) {
-    f(size_t(0), n);
-    return;
-  }
-#pragma omp parallel for schedule(static) num_threads(nt)
-  for (int i = 0; i < nt; ++i) f(n * i / nt, n * (i + 1) / nt);
 }
 
 }  // namespace
@@ -254,165 +243,6 @@ void gelu_backward(T* dx, const T* dout, const T* x, size_t n) {
   });
 }
 
-// ------------------------------------------------------------ shift mixers
-template <class T>
-void shift_mix_forward(Mixer mixer, T* out, uint8_t* sel, const T* h, int B, int Tn, int C) {
-  const bool avg = mixer_uses_avg(mixer);
-  const bool is_max = mixer == Mixer::max || mixer == Mixer::max_avg;
-  // Each (sequence, channel range) is independent.
-  parallel_ranges(size_t(B), [&](size_t b0, size_t b1) {
-    std::vector<T> sum(C), comp(C);
-    for (size_t b = b0; b < b1; ++b) {
-      std::fill(sum.begin(), sum.end(), T(0));
-      std::fill(comp.begin(), comp.end(), T(0));
-      for (int t = 0; t < Tn; ++t) {
-        const size_t r = b * Tn + t;
-        const T* ht = h + r * C;
-        const T* hp = h + (t == 0 ? r : r - 1) * C;
-        T* o = out + r * C;
-        uint8_t* s = sel + r * C;
-        const T n = T(t + 1);
-        for (int i = 0; i < C; ++i) {
-          T v = ht[i];
-          uint8_t k = 0;
-          if (is_max ? hp[i] > v : hp[i] < v) v = hp[i], k = 1;
-          if (avg) {
-            // Kahan summation, exactly as the core's shift_mix.
-            const T y = ht[i] - comp[i];
-            const T tt = sum[i] + y;
-            comp[i] = (tt - sum[i]) - y;
-            sum[i] = tt;
-            const T a = tt / n;
-            if (is_max ? a > v : a < v) v = a, k = 2;
-          }
-          o[i] = v;
-          s[i] = k;
-        }
-      }
-    }
-  });
-}
-
-template <class T>
-void shift_mix_backward(T* dh, const T* dout, const uint8_t* sel, int B, int Tn, int C) {
-  parallel_ranges(size_t(B), [&](size_t b0, size_t b1) {
-    std::vector<T> acc(C);
-    for (size_t b = b0; b < b1; ++b) {
-      std::fill(acc.begin(), acc.end(), T(0));
-      for (int t = Tn - 1; t >= 0; --t) {
-        const size_t r = b * Tn + t;
-        const T* g = dout + r * C;
-        const uint8_t* s = sel + r * C;
-        T* dt = dh + r * C;
-        T* dp = dh + (t == 0 ? r : r - 1) * C;
-        const T inv = T(1) / T(t + 1);
-        for (int i = 0; i < C; ++i) {
-          if (s[i] == 0)
-            dt[i] += g[i];
-          else if (s[i] == 1)
-            dp[i] += g[i];
-          else
-            acc[i] += g[i] * inv;
-          dt[i] += acc[i];
-        }
-      }
-    }
-  });
-}
-
-// -------------------------------------------------------------- attention
-// Per (sequence b, head h), with Q, K, V the T x hs slices of qkv (row stride
-// 3C) and P the T x T probabilities (the stored att block):
-//   S = scale Q K^T, P = causal softmax(S), P~ = dropout(P), Y = P~ V
-// backward:
-//   dP~ = dY V^T, dV = P~^T dY, dP = dropout(dP~),
-//   dS = P (dP - rowsum(P dP)), dQ = scale dS K, dK = scale dS^T Q.
-// Every product is one BLAS call on strided slices (the masked upper
-// triangle is computed and ignored: P is 0 there).
-template <class T>
-void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int H, float p,
-                       uint64_t key, uint64_t index0) {
-  const int hs = C / H;
-  const T scale = T(1) / std::sqrt(T(hs));
-  const T keep_scale = p > 0 ? T(1) / (T(1) - T(p)) : T(1);
-  const int C3 = 3 * C;
-  parallel_ranges(size_t(B) * H, [&](size_t j0, size_t j1) {
-    std::vector<T> dropped(p > 0 ? size_t(Tn) * Tn : 0);
-    for (size_t j = j0; j < j1; ++j) {
-      const size_t b = j / H, h = j % H;
-      const T* Q = qkv + b * Tn * C3 + h * hs;
-      T* P = att + j * Tn * Tn;
-      gemm_one<T>(false, true, Tn, Tn, hs, scale, Q, C3, Q + C, C3, T(0), P, Tn);
-      for (int t = 0; t < Tn; ++t) {
-        T* a = P + size_t(t) * Tn;
-        T mx = a[0];
-        for (int s = 1; s <= t; ++s) mx = std::max(mx, a[s]);
-        T total = 0;
-        for (int s = 0; s <= t; ++s) {
-          a[s] = std::exp(a[s] - mx);
-          total += a[s];
-        }
-        const T inv = T(1) / total;
-        for (int s = 0; s <= t; ++s) a[s] *= inv;
-        for (int s = t + 1; s < Tn; ++s) a[s] = 0;
-      }
-      const T* Pd = P;
-      if (p > 0) {
-        const uint64_t base = index0 + j * Tn * Tn;
-        for (size_t k = 0; k < size_t(Tn) * Tn; ++k)
-          dropped[k] = hash_uniform(key, base + k) < p ? T(0) : P[k] * keep_scale;
-        Pd = dropped.data();
-      }
-      gemm_one<T>(false, false, Tn, hs, Tn, T(1), Pd, Tn, Q + 2 * C, C3, T(0),
-                  out + b * Tn * C + h * hs, C);
-    }
-  });
-}
-
-template <class T>
-void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int B, int Tn, int C,
-                        int H, float p, uint64_t key, uint64_t index0) {
-  const int hs = C / H;
-  const T scale = T(1) / std::sqrt(T(hs));
-  const T keep_scale = p > 0 ? T(1) / (T(1) - T(p)) : T(1);
-  const int C3 = 3 * C;
-  parallel_ranges(size_t(B) * H, [&](size_t j0, size_t j1) {
-    std::vector<T> dP(size_t(Tn) * Tn), dropped(p > 0 ? size_t(Tn) * Tn : 0);
-    for (size_t j = j0; j < j1; ++j) {
-      const size_t b = j / H, h = j % H;
-      const T* Q = qkv + b * Tn * C3 + h * hs;
-      const T* P = att + j * Tn * Tn;
-      const T* dY = dout + b * Tn * C + h * hs;
-      T* dQ = dqkv + b * Tn * C3 + h * hs;
-      const uint64_t base = index0 + j * Tn * Tn;
-      const T* Pd = P;
-      if (p > 0) {
-        for (size_t k = 0; k < size_t(Tn) * Tn; ++k)
-          dropped[k] = hash_uniform(key, base + k) < p ? T(0) : P[k] * keep_scale;
-        Pd = dropped.data();
-      }
-      // dP~ = dY V^T;  dV = P~^T dY.
-      gemm_one<T>(false, true, Tn, Tn, hs, T(1), dY, C, Q + 2 * C, C3, T(0), dP.data(), Tn);
-      gemm_one<T>(true, false, Tn, hs, Tn, T(1), Pd, Tn, dY, C, T(0), dQ + 2 * C, C3);
-      // Dropout, then the softmax: dS (in dP) = P (dP - sum_u P dP).
-      for (int t = 0; t < Tn; ++t) {
-        T* d = dP.data() + size_t(t) * Tn;
-        const T* a = P + size_t(t) * Tn;
-        if (p > 0)
-          for (int s = 0; s <= t; ++s)
-            d[s] *= hash_uniform(key, base + size_t(t) * Tn + s) < p ? T(0) : keep_scale;
-        T dot = 0;
-        for (int s = 0; s <= t; ++s) dot += a[s] * d[s];
-        for (int s = 0; s <= t; ++s) d[s] = a[s] * (d[s] - dot);
-        for (int s = t + 1; s < Tn; ++s) d[s] = 0;
-      }
-      // dQ = scale dS K;  dK = scale dS^T Q.
-      gemm_one<T>(false, false, Tn, hs, Tn, scale, dP.data(), Tn, Q + C, C3, T(0), dQ, C3);
-      gemm_one<T>(true, false, Tn, hs, Tn, scale, dP.data(), Tn, Q, C3, T(0), dQ + C, C3);
-    }
-  });
-}
-
 // ---------------------------------------------------------- cross-entropy
 template <class T>
 double crossentropy_forward(T* logits, T* losses, const uint32_t* targets, int N, int V) {
@@ -461,12 +291,6 @@ void crossentropy_backward(T* probs, const uint32_t* targets, int N, int V, T sc
                                    bool);                                                      \
   template void gelu_forward<T>(T*, const T*, size_t);                                         \
   template void gelu_backward<T>(T*, const T*, const T*, size_t);                              \
-  template void shift_mix_forward<T>(Mixer, T*, uint8_t*, const T*, int, int, int);            \
-  template void shift_mix_backward<T>(T*, const T*, const uint8_t*, int, int, int);            \
-  template void attention_forward<T>(T*, T*, const T*, int, int, int, int, float, uint64_t,   \
-                                     uint64_t);                                                \
-  template void attention_backward<T>(T*, const T*, const T*, const T*, int, int, int, int,    \
-                                      float, uint64_t, uint64_t);                                  \
   template double crossentropy_forward<T>(T*, T*, const uint32_t*, int, int);                  \
   template void crossentropy_backward<T>(T*, const uint32_t*, int, int, T);
 

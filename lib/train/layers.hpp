@@ -1,4 +1,5 @@
-// The network's operations, each forward beside its backward. Row-major
+// The network's operations around the mixers (mixers/), each forward beside
+// its backward. Row-major
 // arrays; N = B*T rows (batch b, position t -> row b*T + t); C = n_embd.
 // Backward functions ADD (+=) into every gradient they produce unless the
 // comment says "writes". Templates are instantiated for float (training) and
@@ -56,31 +57,6 @@ void gelu_forward(T* out, const T* x, size_t n);
 // dx (n) writes = dout * gelu'(x). dx may alias dout.
 template <class T>
 void gelu_backward(T* dx, const T* dout, const T* x, size_t n);
-
-// Shift mixers over h (N x C), per sequence and channel (DESIGN.md §1):
-//   max: m_t = max(h_t, h_{t-1});  min: min(...);  max-avg / min-avg: also a_t,
-//   a_t = (1/(t+1)) sum_{i<=t} h_i (0-based t, Kahan sum as the core), h_{-1} := h_0.
-// Writes out (N x C) and sel (N x C): which argument was chosen, 0 = h_t,
-// 1 = h_{t-1}, 2 = a_t; ties go to the first in that order (as the core).
-template <class T>
-void shift_mix_forward(Mixer mixer, T* out, uint8_t* sel, const T* h, int B, int Tn, int C);
-// dh (N x C) +=: each gradient to the argument sel chose; the mean's share is
-// the suffix sum dh_i += sum_{t>=i} g_t [sel=2] / (t+1).
-template <class T>
-void shift_mix_backward(T* dh, const T* dout, const uint8_t* sel, int B, int Tn, int C);
-
-// Causal multi-head attention. qkv (N x 3C): q, k, v in that order (nanoGPT's
-// split), head h owns channels [h*C/H, (h+1)*C/H) of each. Writes att
-// (B x H x T x T, softmax probabilities before dropout, 0 above the diagonal)
-// and out (N x C, heads side by side). Dropout p on the probabilities with
-// key; the mask index of att[b][h][t][s] is index0 + ((b*H + h)*T + t)*T + s.
-template <class T>
-void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int H, float p,
-                       uint64_t key, uint64_t index0 = 0);
-// dqkv (N x 3C) writes.
-template <class T>
-void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int B, int Tn, int C,
-                        int H, float p, uint64_t key, uint64_t index0 = 0);
 
 // Softmax cross-entropy over logits (N x V), in place: logits become the
 // probabilities; losses (N) writes -log p[target]. Returns the mean (double sum

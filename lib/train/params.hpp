@@ -39,7 +39,7 @@ struct ParamLayout {
 // Pointers into one flat array (null where the config has no such tensor).
 template <class T>
 struct LayerView {
-  T *ln1_w, *ln1_b, *wqkv, *bqkv, *wo, *bo, *ln2_w, *ln2_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
+  T *ln1_w, *ln1_b, *mix_w, *mix_b, *wo, *bo, *ln2_w, *ln2_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
 };
 template <class T>
 struct ParamView {

@@ -11,11 +11,13 @@
 
 #include "train/gemm.hpp"
 #include "train/layers.hpp"
+#include "train/mixers/mixer.hpp"
 #include "train/rng.hpp"
 #include "train_test_util.hpp"
 
 using namespace causalgen;
 using namespace causalgen::train;
+using namespace causalgen::train::mixers;
 using train_test::max_rel_error;
 using train_test::randn;
 
