@@ -5,8 +5,9 @@ docs/model-format.md alone (Python 3 standard library, no numpy).
 It parses a model file, checks every field and the CRC, runs the forward pass
 and the generation state of the document in emulated float32 (every operation
 rounded to float32 in the document's order), and compares with the C++ core:
-the logits of a prompt (tests/format/emit_logits) and greedy text
-(`causalgen generate --temperature 0`).
+the logits of a prompt (tests/format/emit_logits), greedy text
+(`causalgen generate --temperature 0`) and sampled text (PCG32, temperature,
+top-k, top-p). Section numbers (§) refer to the document.
 
   read_model.py --causalgen EXE --emit EXE --model SHIPPED.cgm --work DIR
 
@@ -31,7 +32,7 @@ from operator import add, mul, sub
 _one = array('f', [0.0])
 
 
-def f(x):
+def f(x):  # §5: every operation rounded to float32
     """x rounded to float32 (round to nearest even)."""
     _one[0] = x
     return _one[0]
@@ -89,7 +90,7 @@ class Tensor:
 
 
 def canonical_tensors(cfg):
-    """(name, rows, cols) of every tensor, in the document's canonical order."""
+    """§3: (name, rows, cols) of every tensor, in the canonical order."""
     V, T, C, bias = cfg['V'], cfg['T'], cfg['C'], cfg['bias']
     out = [('wte', V, C)]
     if cfg['pos_emb']:
@@ -126,7 +127,7 @@ def may_be_int8(name):
 
 
 def parse(b):
-    """The model in file bytes b: {'cfg', 'vocab', 'tensors'}; FormatError if invalid."""
+    """§1 - §4. The model in file bytes b: {'cfg', 'vocab', 'tensors'}; FormatError if invalid."""
     def need(cond, msg):
         if not cond:
             raise FormatError(msg)
@@ -195,7 +196,7 @@ def parse(b):
 
 
 # ---------------------------------------------------------------- kernels
-def reduce8(a):
+def reduce8(a):  # §5.1
     return f(f(f(a[0] + a[1]) + f(a[2] + a[3])) + f(f(a[4] + a[5]) + f(a[6] + a[7])))
 
 
@@ -225,7 +226,7 @@ def matvec_f32(W, x):
 
 
 def quantize_vector(x):
-    """(q, scale): the input quantization of an int8 product."""
+    """§5.4: (q, scale): the input quantization of an int8 product."""
     amax = 0.0
     for v in x:
         amax = max(amax, abs(v))
@@ -263,7 +264,7 @@ def linear(W, bias, x):
     return y
 
 
-def layernorm(x, w, b):
+def layernorm(x, w, b):  # §5.2
     n = len(x)
     inv_n = f(1.0 / n)
     mean = f(vsum(x) * inv_n)
@@ -279,7 +280,7 @@ EXP_COEF = [f(1.0 / 5040.0), f(1.0 / 720.0), f(1.0 / 120.0), f(1.0 / 24.0), f(1.
 EXP_HI, EXP_LO = f(88.72283), f(-103.97208)
 
 
-def exp32(x):
+def exp32(x):  # §5.3
     if x != x:
         return x
     if x > EXP_HI:
@@ -312,7 +313,7 @@ def gelu(x):
 
 # ---------------------------------------------------------------- model
 class State:
-    """The generation state: feed() one token, then .logits."""
+    """§6 and §7, the generation state: feed() one token, then .logits."""
 
     def __init__(self, model):
         self.m = model
@@ -331,7 +332,7 @@ class State:
     def w(self, name):
         return self.t.get(name)
 
-    def embed(self, token, pos):
+    def embed(self, token, pos):  # §6.1
         te = self.t['wte'].row(token)
         if not self.cfg['pos_emb']:
             return fv(te)
@@ -361,7 +362,7 @@ class State:
         return linear(self.t['wte'], None, layernorm(x, self.t['lnf.w'], self.t.get('lnf.b')))
 
     @staticmethod
-    def shift(mixer, h, prev, ls, count):
+    def shift(mixer, h, prev, ls, count):  # §6.3
         is_max = mixer.startswith('max')
         if mixer in ('max', 'min'):
             return [hi if (hi >= pi if is_max else hi <= pi) else pi for hi, pi in zip(h, prev)]
@@ -388,7 +389,7 @@ class State:
         return out
 
     @staticmethod
-    def attention(q, K, V, H):
+    def attention(q, K, V, H):  # §6.4
         C = len(q)
         hs = C // H
         scale = f(1.0 / f(math.sqrt(hs)))
@@ -426,12 +427,67 @@ class State:
         self.window_len += 1
 
 
+class Pcg32:
+    """§9."""
+    M = (1 << 64) - 1
+
+    def __init__(self, seed, stream=0xda3e39cb94b95bdb):
+        self.state, self.inc = 0, ((stream << 1) | 1) & self.M
+        self.next_u32()
+        self.state = (self.state + seed) & self.M
+        self.next_u32()
+
+    def next_u32(self):
+        old = self.state
+        self.state = (old * 6364136223846793005 + self.inc) & self.M
+        xorshifted = (((old >> 18) ^ old) >> 27) & 0xFFFFFFFF
+        rot = old >> 59
+        return ((xorshifted >> rot) | (xorshifted << ((32 - rot) & 31))) & 0xFFFFFFFF
+
+    def next_float(self):
+        return (self.next_u32() >> 8) * 2.0 ** -24
+
+
+def sample(logits, temperature, top_k, top_p, rng):
+    """§8 (temperature > 0)."""
+    V = len(logits)
+    mx = logits[0]
+    for v in logits[1:]:
+        mx = v if v > mx else mx
+    p = [exp32(f(f(v - mx) / temperature)) for v in logits]
+    order, kept = list(range(V)), V
+    if 0 < top_k < V or top_p < 1.0:
+        order.sort(key=lambda i: (-p[i], i))
+        if 0 < top_k < kept:
+            kept = top_k
+        if top_p < 1.0:
+            total = 0.0
+            for i in order[:kept]:
+                total = f(total + p[i])
+            limit, cum, n = f(top_p * total), 0.0, 0
+            while n < kept:
+                cum = f(cum + p[order[n]])
+                n += 1
+                if cum >= limit:
+                    break
+            kept = n
+    total = 0.0
+    for i in order[:kept]:
+        total = f(total + p[i])
+    u, cum = f(rng.next_float() * total), 0.0
+    for i in order[:kept]:
+        cum = f(cum + p[i])
+        if u < cum:
+            return i
+    return order[kept - 1]
+
+
 def encode(model, text):
     vocab = model['vocab']
     return [vocab.index(ord(ch)) for ch in text]
 
 
-def greedy(logits):
+def greedy(logits):  # §8
     best = 0
     for i in range(1, len(logits)):
         if logits[i] > logits[best]:
@@ -484,6 +540,28 @@ def check(args, path, prompt, n_greedy):
     return ok
 
 
+def check_sampling(args, path, prompt, n, temperature, top_k, top_p, seed):
+    """Sampled text (§8, §9) versus `causalgen generate`; True if identical."""
+    model = parse(open(path, 'rb').read())
+    st, rng = State(model), Pcg32(seed)
+    for tok in encode(model, prompt):
+        st.feed(tok)
+    text = []
+    for i in range(n):
+        tok = sample(st.logits, f(temperature), top_k, f(top_p), rng)
+        text.append(chr(model['vocab'][tok]))
+        if i + 1 < n:
+            st.feed(tok)
+    mine = ''.join(text)
+    out = run([args.causalgen, 'generate', '--model', path, '--prompt', prompt, '--temperature', str(temperature),
+               '--top-k', str(top_k), '--top-p', str(top_p), '--seed', str(seed), '--tokens', str(n)]).decode()
+    core = out[len(prompt):-1]
+    print('%s %s sampled (temperature %g, top-k %d, top-p %g, seed %d): %r %s core %r' % (
+        'ok  ' if mine == core else 'FAIL', os.path.basename(path), temperature, top_k, top_p, seed, mine,
+        '==' if mine == core else '!=', core))
+    return mine == core
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--causalgen', required=True)
@@ -503,6 +581,8 @@ def main():
              (w('hybrid.cgm'), 'CAFE', 10), (w('hybrid-int8.cgm'), 'CAFE', 10),
              (w('nobias.cgm'), 'CAFE', 8), (w('nobias-int8.cgm'), 'CAFE', 8)]
     ok = all([check(args, path, prompt, n) for path, prompt, n in cases])
+    ok = check_sampling(args, args.model, 'ROMEO:', 8, 1.2, 5, 0.9, 7) and ok
+    ok = check_sampling(args, w('hybrid.cgm'), 'CAFE', 6, 1.5, 0, 0.6, 1337) and ok
 
     # A reader must refuse a corrupt file: one flipped byte fails the CRC.
     b = bytearray(open(args.model, 'rb').read())
