@@ -85,7 +85,7 @@ int run_eval(const EvalFlags& f, bool seed_given) {
         core ? train::core_estimate_loss(lm.model, split, int(batch), int(T), iters, rng, &err)
              : train::estimate_loss(*g, params.data(), split, int(batch), int(T), iters, rng);
     if (!err.empty()) return error(err);
-    std::printf("estimate  %.4f  (nanoGPT: %u batches of %u random windows of %u, seed %llu)\n",
+    std::printf("estimate  %.6f  (nanoGPT: %u batches of %u random windows of %u, seed %llu)\n",
                 est, iters, batch, T, static_cast<unsigned long long>(seed));
     std::fflush(stdout);
   }
@@ -94,7 +94,7 @@ int run_eval(const EvalFlags& f, bool seed_given) {
         core ? train::core_full_pass_loss(lm.model, split, int(T), &err)
              : train::full_pass_loss(*g, params.data(), split, int(batch), int(T));
     if (!err.empty()) return error(err);
-    std::printf("full      %.4f  (every %s character: %llu predictions, consecutive windows of %u)\n",
+    std::printf("full      %.6f  (every %s character: %llu predictions, consecutive windows of %u)\n",
                 fp.loss, f.split.c_str(), static_cast<unsigned long long>(fp.tokens), T);
   }
   return 0;

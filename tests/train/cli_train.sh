@@ -82,12 +82,14 @@ expect_error "missing checkpoint" "No such file" eval --checkpoint "$dir/none.cg
 cp "$dir/trunc.cgc" "$dir/int/ckpt_last.cgc"
 expect_error "resume from a truncated checkpoint" "truncated checkpoint" train --data "$dir/text.txt" --out "$dir/int" --resume
 
-# Export, then the model file's loss (core forward) equals the checkpoint's.
+# Export, then the model file's loss (core forward) matches the checkpoint's.
 "$exe" export --checkpoint "$dir/int/ckpt_best.cgc" --out "$dir/m.cgm" > /dev/null || { echo "FAIL export"; fails=$((fails + 1)); }
 a=$("$exe" eval --checkpoint "$dir/int/ckpt_best.cgc" --data "$dir/text.txt" --no-estimate --threads 2 | awk '/^full/ {print $2}')
 b=$("$exe" eval --model "$dir/m.cgm" --engine core --data "$dir/text.txt" --no-estimate --threads 2 | awk '/^full/ {print $2}')
-if [[ -n $a && "$a" == "$b" ]]; then
-  echo "ok   eval: checkpoint $a == exported model (core forward) $b"
+# Two forward passes (batched trainer, core): equal up to f32 rounding, so
+# within 1e-5 of each other (eval prints 6 decimals).
+if [[ -n $a && -n $b ]] && awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; exit !(d <= 1e-5 && d >= -1e-5) }'; then
+  echo "ok   eval: checkpoint $a ~ exported model (core forward) $b (within 1e-5)"
 else
   echo "FAIL eval: checkpoint '$a' vs exported model '$b'"; fails=$((fails + 1))
 fi

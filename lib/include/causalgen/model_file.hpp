@@ -1,3 +1,4 @@
+// Specified byte by byte, with the computation it defines, in docs/model-format.md.
 // The deployable model file (DESIGN.md §3): flat little-endian binary, parsed
 // in place from a byte span. Layout (all integers little-endian):
 //
