@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "host/mixer_names.hpp"
 #include "host/model_io.hpp"
 #include "host/random_model.hpp"
 
@@ -117,7 +118,7 @@ void add_bench(CLI::App& app, int& exit_code) {
   CLI::App* gen = bench->add_subcommand("generate", "Generation chars/s and state bytes by position");
   gen->add_option("--model", o->model, "Model file (else --shape with random weights)");
   gen->add_option("--shape", o->shape, "tiny (4x128) or small (6x384)");
-  gen->add_option("--mixer", o->mixer, "max, min, max-avg, min-avg or attention");
+  gen->add_option("--mixer", o->mixer, "One of: " + host::mixer_names());
   gen->add_option("--positions", o->positions, "Positions to measure at")->delimiter(',');
   gen->add_option("--vocab", o->vocab, "Vocabulary size for --shape")->check(CLI::Range(2u, 65536u));
   gen->add_option("--seconds", o->seconds, "Seconds measured at each position")->check(CLI::Range(0.01, 600.0));

@@ -18,6 +18,9 @@ bool parse_mixer(const char* s, Mixer* out) {
   return d != nullptr;
 }
 
+uint32_t mixer_count() { return mixers::count(); }
+Mixer mixer_at(uint32_t i) { return i < mixers::count() ? mixers::at(i)->code : Mixer::max; }
+
 bool mixer_window_limited(Mixer m) {
   const mixers::MixerDesc* d = mixers::find(m);
   return d && d->window_limited;

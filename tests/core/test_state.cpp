@@ -181,7 +181,7 @@ TEST_CASE("Kahan running mean: the max-avg step stays accurate over 1e6 position
       ref[i] += h[i];
       naive[i] += h[i];
     }
-    causalgen::mixers::kMaxAvg.step({&model, 0, h, t - 1, state, nullptr, nullptr, m});
+    causalgen::mixers::find(Mixer::max_avg)->step({&model, 0, h, t - 1, state, nullptr, nullptr, m});
   }
   for (uint32_t i = 0; i < C; ++i) {
     const double mean = ref[i] / N, got = double(sum[i]) / N;

@@ -12,6 +12,8 @@
 
 namespace causalgen::mixers {
 
+extern const MixerDesc kAttention;  // registry.cpp lists them
+
 namespace {
 
 const TensorRow kTensors[] = {

@@ -51,13 +51,11 @@ struct MixerDesc {
 // The registry (registry.cpp): the descriptor for a code, null if unknown.
 const MixerDesc* find(Mixer code);
 const MixerDesc* find(const char* name);
+uint32_t count();
+const MixerDesc* at(uint32_t i);  // registry order; null past count()
 
 // Floats carved in 16-byte units, so that each array a kernel carves from its
 // scratch stays aligned.
 inline size_t round4(size_t floats) { return (floats + 3) & ~size_t(3); }
-
-// The descriptors, one per file.
-extern const MixerDesc kMax, kMin, kMaxAvg, kMinAvg;  // shift.cpp
-extern const MixerDesc kAttention;                    // attention.cpp
 
 }  // namespace causalgen::mixers

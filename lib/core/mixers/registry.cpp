@@ -6,11 +6,18 @@
 
 namespace causalgen::mixers {
 
+// The descriptors, each defined in its mixer's file.
+extern const MixerDesc kMax, kMin, kMaxAvg, kMinAvg;  // shift.cpp
+extern const MixerDesc kAttention;                    // attention.cpp
+
 namespace {
 const MixerDesc* const kRegistry[] = {
     &kMax, &kMin, &kMaxAvg, &kMinAvg, &kAttention,
 };
 }  // namespace
+
+uint32_t count() { return sizeof kRegistry / sizeof kRegistry[0]; }
+const MixerDesc* at(uint32_t i) { return i < count() ? kRegistry[i] : nullptr; }
 
 const MixerDesc* find(Mixer code) {
   for (const MixerDesc* d : kRegistry)

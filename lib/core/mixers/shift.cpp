@@ -11,6 +11,8 @@
 
 namespace causalgen::mixers {
 
+extern const MixerDesc kMax, kMin, kMaxAvg, kMinAvg;  // registry.cpp lists them
+
 namespace {
 
 // m (C) from h, prev and, with avg, the running Kahan pair updated with h

@@ -17,6 +17,9 @@ enum class Mixer : uint8_t { max = 0, min = 1, max_avg = 2, min_avg = 3, attenti
 
 const char* mixer_name(Mixer m);                       // "max", "max-avg", ...; "?" if unknown
 bool parse_mixer(const char* s, Mixer* out);           // inverse of mixer_name
+// The registered mixers, in registry order (for help texts and listings).
+uint32_t mixer_count();
+Mixer mixer_at(uint32_t i);
 // Whether the mixer needs the last T positions (its state is a window cache).
 bool mixer_window_limited(Mixer m);
 // The shift family's running-mean forms (their kernels in every backend).
