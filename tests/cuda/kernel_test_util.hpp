@@ -74,7 +74,8 @@ struct Tolerance {
 
 // The activation type A (float or __nv_bfloat16) on the host: its storage,
 // conversions, and the tolerance for a value that the kernel rounds to A
-// (bf16 keeps 8 significant bits: half an ulp is 2^-9 of the value).
+// (bf16 keeps 8 significant bits: rounding moves a value by half an ulp,
+// at most 2^-8 of it).
 template <class A>
 struct Act;
 template <>

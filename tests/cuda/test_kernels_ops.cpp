@@ -2,8 +2,8 @@
 // trainer's function in double (lib/train/layers.hpp, adamw.hpp) where one
 // exists, else the formula written out on the host. Seeded random inputs;
 // dropout off (p = 0) unless a case says otherwise. Tolerances: what f32
-// arithmetic in another order allows, plus half a bf16 ulp (2^-9 of the
-// value, Act<A>::rounding) where the kernel rounds its output to bf16.
+// arithmetic in another order allows, plus half a bf16 ulp (at most 2^-8
+// of the value, Act<A>::rounding) where the kernel rounds its output to bf16.
 // Needs a GPU; each case exits 77 (skipped) without one.
 #include <catch2/catch.hpp>
 
@@ -385,7 +385,7 @@ TEST_CASE("cuda kernel: AdamW with clipping equals the CPU trainer's", "[cuda][k
     // The same update in another arrangement of f32 operations (clip factor,
     // bias corrections): the moments agree to a few ulps, the parameters
     // to far below the step size lr.
-    require_close("m", d_m.get(), m, {1e-10, 1e-5});
+    require_close("m", d_m.get(), m, {1e-9, 1e-5});  // m ~ 1e-4; terms may cancel
     require_close("v", d_v.get(), v, {1e-14, 1e-5});
     require_close("params", d_p.get(), p, {1e-7, 1e-6});
   }
