@@ -1,6 +1,8 @@
 // Kernel launchers, one forward/backward pair per operation, shapes in the
 // comments (N = B*T rows, C channels, A = activation type: float or bf16).
 // Every reduction runs in a fixed order without atomics (see trainer.hpp).
+// Each operation's kernels live in ops/<operation>.cu; each mixer's in
+// mixers/<mixer>.cu, declared in mixers/<mixer>.cuh (included below).
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -8,8 +10,12 @@
 #include <cstdint>
 
 #include "causalgen/config.hpp"
+#include "mixers/attention.cuh"
+#include "mixers/shift.cuh"
 
 namespace causalgen::cuda {
+
+// ---- ops/embedding.cu
 
 // x (N,C) f32 = drop(wte[tok] + wpe[t]); wpe may be null.
 void embed_forward(float* x, const uint32_t* tokens, const float* wte, const float* wpe,
@@ -26,6 +32,8 @@ void embed_backward(float* dwte, float* dwpe, const float* dx, const uint32_t* o
                     uint32_t n_chunks, float* partial, int B, int T, int C, int V, float p,
                     uint64_t seed, uint64_t salt, cudaStream_t s);
 
+// ---- ops/layernorm.cu
+
 // out (N,C) A = LN(x) with w, b (b may be null); mean, rstd (N) saved.
 template <class A>
 void layernorm_forward(A* out, float* mean, float* rstd, const float* x, const float* w,
@@ -41,6 +49,8 @@ void layernorm_backward(float* dx, float* dw, float* db, const A* dout, const fl
                         cudaStream_t s);
 size_t ln_partial_floats(int N, int C);
 
+// ---- ops/residual.cu
+
 // x_out (N,C) f32 = x + drop(branch + bias); ln_out (N,C) A = LN(x_out), with
 // mean, rstd saved: the residual add and the next LayerNorm in one pass.
 template <class A>
@@ -51,6 +61,8 @@ void residual_layernorm_forward(float* x_out, A* ln_out, float* mean, float* rst
 template <class A>
 void bias_grad(float* db, const A* dbranch, float* partial, int N, int C, cudaStream_t s);
 
+// ---- ops/gelu.cu
+
 // pre (N,H) A = in + b (saved); out (N,H) A = GELU(pre), tanh approximation.
 template <class A>
 void bias_gelu_forward(A* pre, A* out, const A* in, const float* b, int N, int H, cudaStream_t s);
@@ -59,41 +71,7 @@ template <class A>
 void gelu_backward(A* dpre, float* db, const A* dout, const A* pre, float* partial, int N, int H,
                    cudaStream_t s);
 
-// Shift mixers over (B,T,C): m = max|min(h_t, h_{t-1}[, a_t]); sel records
-// the chosen argument (0: h_t, 1: h_{t-1}, 2: a_t; ties to the first). The
-// running mean is a prefix sum, computed in segments (scratch:
-// shift_scratch_floats() floats).
-size_t shift_scratch_floats(int B, int T, int C);
-template <class A>
-void shift_mix_forward(A* m, uint8_t* sel, const A* h, float* scratch, int B, int T, int C,
-                       Mixer mixer, cudaStream_t s);
-// dh (B,T,C) = gradient routed by sel, the mean's part as a suffix sum.
-template <class A>
-void shift_mix_backward(A* dh, const A* dm, const uint8_t* sel, float* scratch, int B, int T, int C,
-                        Mixer mixer, cudaStream_t s);
-
-// Attention helpers. qkv (N,3C) + bias -> q, k, v (B,H,T,hs) A.
-template <class A>
-void qkv_split_forward(A* q, A* k, A* v, const A* qkv, const float* b, int B, int T, int C,
-                       int H, cudaStream_t s);
-// dqkv (N,3C) A from dq, dk, dv (B,H,T,hs) f32; db (3C) column sums (if db).
-template <class A>
-void qkv_split_backward(A* dqkv, float* db, const float* dq, const float* dk, const float* dv,
-                        float* partial, int B, int T, int C, int H, cudaStream_t s);
-// att (BH,T,T) A = softmax(scale * pre) over s <= t (0 above the diagonal);
-// att_drop = drop(att).
-template <class A>
-void causal_softmax_forward(A* att, A* att_drop, const float* pre, float scale, int BH, int T,
-                            float p, uint64_t seed, uint64_t salt, cudaStream_t s);
-// dpre (BH,T,T) A = scale * softmax backward of drop'(datt_drop).
-template <class A>
-void causal_softmax_backward(A* dpre, const float* datt_drop, const A* att, float scale, int BH,
-                             int T, float p, uint64_t seed, uint64_t salt, cudaStream_t s);
-// y (B,H,T,hs) f32 -> m (N,C) A, and back for the gradient.
-template <class A>
-void merge_heads_forward(A* m, const float* y, int B, int T, int C, int H, cudaStream_t s);
-template <class A>
-void merge_heads_backward(A* dy, const A* dm, int B, int T, int C, int H, cudaStream_t s);
+// ---- ops/crossentropy.cu
 
 // Cross-entropy: loss_rows (N) and dlogits (N,V) A = (softmax - onehot) / N.
 template <class A>
@@ -103,6 +81,8 @@ void crossentropy_forward_backward(float* loss_rows, A* dlogits, const float* lo
 // out[0] = mean of x (n), fixed order.
 void mean_reduce(float* out, const float* x, int n, cudaStream_t s);
 
+// ---- ops/adamw.cu
+
 // Gradient norm (fixed-order two-stage reduction) then AdamW with clipping:
 // the clip factor is read on the device, so the host never waits.
 void grad_norm(float* norm, const float* g, size_t n, float* partial, cudaStream_t s);
@@ -111,6 +91,8 @@ void adamw_update(float* params, float* m, float* v, const float* g, const uint8
                   size_t n, float lr, float beta1, float beta2, float eps, float wd,
                   float bias_corr1, float bias_corr2, const float* norm, float clip,
                   cudaStream_t s);
+
+// ---- ops/cast.cu
 
 template <class A>
 void cast_f32(A* out, const float* in, size_t n, cudaStream_t s);

@@ -1,0 +1,303 @@
+// Each CUDA mixer kernel (cuda/src/mixers/) against a CPU reference: the CPU
+// trainer's shift mixers and attention in double (lib/train/layers.hpp), or
+// the formula written out on the host where the CPU trainer has no separate
+// function (the softmax backward, the head layout). Seeded random inputs,
+// dropout off unless a case says otherwise; tolerances as in
+// test_kernels_ops.cpp. Needs a GPU; each case exits 77 (skipped) without one.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "cuda_test_util.hpp"
+#include "kernel_test_util.hpp"
+#include "layers.cuh"
+#include "train/layers.hpp"
+
+using namespace causalgen;
+using namespace kernel_test;
+
+namespace {
+
+constexpr cudaStream_t kStream = nullptr;
+constexpr Mixer kShiftMixers[] = {Mixer::max, Mixer::min, Mixer::max_avg, Mixer::min_avg};
+
+// The shift mixers' shape: T = 50 gives three full segments of 16 positions
+// and a partial one; C = 37 is not a multiple of a warp.
+constexpr int kB = 3, kT = 50, kC = 37;
+
+// The three arguments a shift mixer chooses from at (b, t, c), in double:
+// 0: h_t, 1: h_{t-1} (h_{-1} := h_0), 2: the running mean of h_0..h_t.
+double shift_argument(const std::vector<float>& h, int b, int t, int c, int which) {
+  auto at = [&](int s) { return double(h[(size_t(b) * kT + s) * kC + c]); };
+  if (which == 0) return at(t);
+  if (which == 1) return at(t > 0 ? t - 1 : 0);
+  double sum = 0;
+  for (int s = 0; s <= t; ++s) sum += at(s);
+  return sum / (t + 1);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("cuda kernel: shift mixer forward (max/min select, segmented running mean) "
+                   "equals the CPU trainer's",
+                   "[cuda][kernel]", float, __nv_bfloat16) {
+  using A = TestType;
+  require_gpu();
+  INFO(Act<A>::name);
+  const size_t n = size_t(kB) * kT * kC;
+  const auto h = rounded<A>(uniform(n, 201));
+  const auto h_d = to_double(h);
+  Device<typename Act<A>::Host> d_h(to_act<A>(h)), d_m(n);
+  Device<uint8_t> d_sel(n);
+  Device<float> d_scratch(cuda::shift_scratch_floats(kB, kT, kC));
+  for (const Mixer mixer : kShiftMixers) {
+    INFO("mixer " << mixer_name(mixer));
+    cuda::shift_mix_forward<A>(d_m.template as<A>(), d_sel.ptr, d_h.template as<A>(),
+                               d_scratch.ptr, kB, kT, kC, mixer, kStream);
+    wait_for_kernels();
+    std::vector<double> m(n);
+    std::vector<uint8_t> sel(n);
+    train::shift_mix_forward<double>(mixer, m.data(), sel.data(), h_d.data(), kB, kT, kC);
+    // The mean: a segmented f32 prefix sum against a double Kahan sum.
+    require_close("m", from_act<A>(d_m.get()), m, Tolerance{1e-5, 1e-5} + Act<A>::rounding);
+
+    // sel must match, except where two arguments are equal to f32 accuracy
+    // (a near tie may go either way; m agrees there anyway).
+    const auto got = d_sel.get();
+    size_t mismatched = 0, chose[3] = {0, 0, 0};
+    for (int b = 0; b < kB; ++b)
+      for (int t = 0; t < kT; ++t)
+        for (int c = 0; c < kC; ++c) {
+          const size_t i = (size_t(b) * kT + t) * kC + c;
+          REQUIRE(got[i] <= (mixer_uses_avg(mixer) ? 2 : 1));
+          ++chose[got[i]];
+          if (got[i] == sel[i]) continue;
+          const double a = shift_argument(h, b, t, c, got[i]);
+          const double w = shift_argument(h, b, t, c, sel[i]);
+          if (std::fabs(a - w) > 1e-5 * (1.0 + std::fabs(w))) ++mismatched;
+        }
+    CHECK(mismatched == 0);
+    // The inputs exercise every branch: h_t, h_{t-1} and (with avg) the mean.
+    CHECK(chose[0] > 0);
+    CHECK(chose[1] > 0);
+    CHECK((chose[2] > 0) == mixer_uses_avg(mixer));
+  }
+}
+
+TEMPLATE_TEST_CASE("cuda kernel: shift mixer backward (gradient routing, mean suffix sum) "
+                   "equals the CPU trainer's",
+                   "[cuda][kernel]", float, __nv_bfloat16) {
+  using A = TestType;
+  require_gpu();
+  INFO(Act<A>::name);
+  const size_t n = size_t(kB) * kT * kC;
+  const auto h_d = to_double(rounded<A>(uniform(n, 211)));
+  const auto dm = rounded<A>(uniform(n, 212));
+  const auto dm_d = to_double(dm);
+  Device<typename Act<A>::Host> d_dm(to_act<A>(dm)), d_dh(n);
+  Device<uint8_t> d_sel(n);
+  Device<float> d_scratch(cuda::shift_scratch_floats(kB, kT, kC));
+  for (const Mixer mixer : kShiftMixers) {
+    INFO("mixer " << mixer_name(mixer));
+    // The choices of the CPU trainer's forward pass, on the device too.
+    std::vector<double> m(n);
+    std::vector<uint8_t> sel(n);
+    train::shift_mix_forward<double>(mixer, m.data(), sel.data(), h_d.data(), kB, kT, kC);
+    d_sel.put(sel);
+    cuda::shift_mix_backward<A>(d_dh.template as<A>(), d_dm.template as<A>(), d_sel.ptr,
+                                d_scratch.ptr, kB, kT, kC, mixer, kStream);
+    wait_for_kernels();
+    std::vector<double> dh(n, 0.0);
+    train::shift_mix_backward<double>(dh.data(), dm_d.data(), sel.data(), kB, kT, kC);
+    // The mean's share is a suffix sum of up to 50 terms g_s / (s+1).
+    require_close("dh", from_act<A>(d_dh.get()), dh, Tolerance{1e-5, 1e-5} + Act<A>::rounding);
+  }
+}
+
+namespace {
+
+// Attention's shape: T = 40 rows per head (more than a warp), hs = 12.
+constexpr int kAB = 2, kAT = 40, kAC = 48, kAH = 4, kHs = kAC / kAH;
+
+// Index of (b, head, t, d) in a (B, H, T, hs) array, and of channel (part,
+// head, d) of row (b, t) in qkv (N, 3C): part 0 q, 1 k, 2 v; head h owns
+// channels h*hs .. h*hs + hs-1 of each part (the CPU trainer's layout).
+size_t bhtd(int b, int head, int t, int d) {
+  return ((size_t(b) * kAH + head) * kAT + t) * kHs + d;
+}
+size_t qkv_at(int b, int t, int part, int head, int d) {
+  return (size_t(b) * kAT + t) * 3 * kAC + part * kAC + head * kHs + d;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("cuda kernel: causal softmax forward equals the CPU trainer's attention "
+                   "probabilities",
+                   "[cuda][kernel]", float, __nv_bfloat16) {
+  using A = TestType;
+  require_gpu();
+  INFO(Act<A>::name);
+  const int BH = kAB * kAH, N = kAB * kAT;
+  const auto qkv = uniform(size_t(N) * 3 * kAC, 221, -2.0f, 2.0f);
+  const auto qkv_d = to_double(qkv);
+  std::vector<double> out(size_t(N) * kAC), att(size_t(BH) * kAT * kAT);
+  train::attention_forward<double>(out.data(), att.data(), qkv_d.data(), kAB, kAT, kAC, kAH, 0.0f,
+                                   0);
+  // The scores q.k (unscaled, as the GEMM leaves them); NaN above the
+  // diagonal, which the kernel must never read.
+  std::vector<float> pre(att.size(), NAN);
+  for (int b = 0; b < kAB; ++b)
+    for (int hd = 0; hd < kAH; ++hd)
+      for (int t = 0; t < kAT; ++t)
+        for (int s = 0; s <= t; ++s) {
+          double dot = 0;
+          for (int d = 0; d < kHs; ++d) dot += qkv_d[qkv_at(b, t, 0, hd, d)] * qkv_d[qkv_at(b, s, 1, hd, d)];
+          pre[((size_t(b) * kAH + hd) * kAT + t) * kAT + s] = float(dot);
+        }
+  const float scale = 1.0f / std::sqrt(float(kHs));
+  Device<float> d_pre(pre);
+  Device<typename Act<A>::Host> d_att(att.size()), d_drop(att.size());
+  cuda::causal_softmax_forward<A>(d_att.template as<A>(), d_drop.template as<A>(), d_pre.ptr,
+                                  scale, BH, kAT, 0.0f, 7, 0, kStream);
+  wait_for_kernels();
+  // Probabilities in [0, 1]; exactly 0 above the diagonal (a NaN read fails).
+  require_close("att", from_act<A>(d_att.get()), att, Tolerance{1e-6, 1e-5} + Act<A>::rounding);
+  CHECK(d_drop.get() == d_att.get());  // p = 0
+
+  SECTION("dropout keeps each probability scaled by 1/(1-p) or zeroes it") {
+    cuda::causal_softmax_forward<A>(d_att.template as<A>(), d_drop.template as<A>(), d_pre.ptr,
+                                    scale, BH, kAT, 0.5f, 7, 3, kStream);
+    wait_for_kernels();
+    const auto a = from_act<A>(d_att.get()), dr = from_act<A>(d_drop.get());
+    size_t wrong = 0, dropped = 0, nonzero = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i] == 0.0f) continue;
+      ++nonzero;
+      if (dr[i] == 0.0f) ++dropped;
+      else if (dr[i] != round_to<A>(a[i] * 2.0f)) ++wrong;
+    }
+    CHECK(wrong == 0);
+    CHECK(dropped > nonzero * 4 / 10);
+    CHECK(dropped < nonzero * 6 / 10);
+  }
+}
+
+TEMPLATE_TEST_CASE("cuda kernel: causal softmax backward equals the CPU reference",
+                   "[cuda][kernel]", float, __nv_bfloat16) {
+  using A = TestType;
+  require_gpu();
+  INFO(Act<A>::name);
+  const int BH = kAB * kAH;
+  // att: causal softmax rows of random scores (0 above the diagonal), as A.
+  std::vector<float> att(size_t(BH) * kAT * kAT, 0.0f);
+  const auto scores = uniform(att.size(), 231, -3.0f, 3.0f);
+  for (int r = 0; r < BH * kAT; ++r) {
+    const int t = r % kAT;
+    double sum = 0;
+    for (int s = 0; s <= t; ++s) sum += std::exp(double(scores[size_t(r) * kAT + s]));
+    for (int s = 0; s <= t; ++s)
+      att[size_t(r) * kAT + s] =
+          round_to<A>(float(std::exp(double(scores[size_t(r) * kAT + s])) / sum));
+  }
+  const auto datt = uniform(att.size(), 232);
+  const float scale = 1.0f / std::sqrt(float(kHs));
+  Device<typename Act<A>::Host> d_att(to_act<A>(att)), d_dpre(att.size());
+  Device<float> d_datt(datt);
+  cuda::causal_softmax_backward<A>(d_dpre.template as<A>(), d_datt.ptr, d_att.template as<A>(),
+                                   scale, BH, kAT, 0.0f, 7, 0, kStream);
+  wait_for_kernels();
+  // dpre_s = scale * att_s * (da_s - sum_r att_r da_r) over s <= t, else 0.
+  std::vector<double> dpre(att.size(), 0.0);
+  for (int r = 0; r < BH * kAT; ++r) {
+    const int t = r % kAT;
+    const size_t o = size_t(r) * kAT;
+    double dot = 0;
+    for (int s = 0; s <= t; ++s) dot += double(att[o + s]) * datt[o + s];
+    for (int s = 0; s <= t; ++s) dpre[o + s] = scale * double(att[o + s]) * (datt[o + s] - dot);
+  }
+  require_close("dpre", from_act<A>(d_dpre.get()), dpre, Tolerance{1e-6, 1e-5} + Act<A>::rounding);
+}
+
+TEMPLATE_TEST_CASE("cuda kernel: qkv split (forward, backward with bias gradient) follows the "
+                   "CPU trainer's head layout",
+                   "[cuda][kernel]", float, __nv_bfloat16) {
+  using A = TestType;
+  require_gpu();
+  INFO(Act<A>::name);
+  const int N = kAB * kAT;
+  const size_t nh = size_t(kAB) * kAH * kAT * kHs;  // one of q, k, v
+  const auto qkv = rounded<A>(uniform(size_t(N) * 3 * kAC, 241));
+  const auto bias = uniform(3 * kAC, 242);
+  Device<typename Act<A>::Host> d_qkv(to_act<A>(qkv)), d_q(nh), d_k(nh), d_v(nh);
+  Device<float> d_bias(bias);
+  cuda::qkv_split_forward<A>(d_q.template as<A>(), d_k.template as<A>(), d_v.template as<A>(),
+                             d_qkv.template as<A>(), d_bias.ptr, kAB, kAT, kAC, kAH, kStream);
+  wait_for_kernels();
+  // One f32 addition, stored as A: the same bits on the host.
+  std::vector<float> want[3] = {std::vector<float>(nh), std::vector<float>(nh),
+                                std::vector<float>(nh)};
+  for (int b = 0; b < kAB; ++b)
+    for (int t = 0; t < kAT; ++t)
+      for (int part = 0; part < 3; ++part)
+        for (int hd = 0; hd < kAH; ++hd)
+          for (int d = 0; d < kHs; ++d)
+            want[part][bhtd(b, hd, t, d)] =
+                round_to<A>(qkv[qkv_at(b, t, part, hd, d)] + bias[part * kAC + hd * kHs + d]);
+  require_close("q", from_act<A>(d_q.get()), want[0], {0.0, 0.0});
+  require_close("k", from_act<A>(d_k.get()), want[1], {0.0, 0.0});
+  require_close("v", from_act<A>(d_v.get()), want[2], {0.0, 0.0});
+
+  // Backward: dq, dk, dv (f32) back into dqkv (A), and the bias gradient.
+  const auto dq = uniform(nh, 243), dk = uniform(nh, 244), dv = uniform(nh, 245);
+  Device<float> d_dq(dq), d_dk(dk), d_dv(dv), d_db(3 * kAC),
+      d_partial(cuda::ln_partial_floats(N, 3 * kAC));
+  Device<typename Act<A>::Host> d_dqkv(size_t(N) * 3 * kAC);
+  cuda::qkv_split_backward<A>(d_dqkv.template as<A>(), d_db.ptr, d_dq.ptr, d_dk.ptr, d_dv.ptr,
+                              d_partial.ptr, kAB, kAT, kAC, kAH, kStream);
+  wait_for_kernels();
+  const std::vector<float>* parts[3] = {&dq, &dk, &dv};
+  std::vector<float> dqkv(size_t(N) * 3 * kAC);
+  std::vector<double> db(3 * kAC, 0.0);
+  for (int b = 0; b < kAB; ++b)
+    for (int t = 0; t < kAT; ++t)
+      for (int part = 0; part < 3; ++part)
+        for (int hd = 0; hd < kAH; ++hd)
+          for (int d = 0; d < kHs; ++d) {
+            const float g = round_to<A>((*parts[part])[bhtd(b, hd, t, d)]);
+            dqkv[qkv_at(b, t, part, hd, d)] = g;
+            db[part * kAC + hd * kHs + d] += g;
+          }
+  require_close("dqkv", from_act<A>(d_dqkv.get()), dqkv, {0.0, 0.0});
+  require_close("dbias", d_db.get(), db, {1e-5, 1e-5});  // sums of 80 terms
+}
+
+TEMPLATE_TEST_CASE("cuda kernel: merge heads (forward, backward) follows the CPU trainer's "
+                   "head layout",
+                   "[cuda][kernel]", float, __nv_bfloat16) {
+  using A = TestType;
+  require_gpu();
+  INFO(Act<A>::name);
+  const int N = kAB * kAT;
+  const size_t n = size_t(N) * kAC;
+  const auto y = uniform(n, 251);                  // (B, H, T, hs) f32
+  const auto dm = rounded<A>(uniform(n, 252));     // (N, C) A
+  Device<float> d_y(y);
+  Device<typename Act<A>::Host> d_m(n), d_dm(to_act<A>(dm)), d_dy(n);
+  cuda::merge_heads_forward<A>(d_m.template as<A>(), d_y.ptr, kAB, kAT, kAC, kAH, kStream);
+  cuda::merge_heads_backward<A>(d_dy.template as<A>(), d_dm.template as<A>(), kAB, kAT, kAC, kAH,
+                                kStream);
+  wait_for_kernels();
+  // Row (b, t) of the merged output holds the heads side by side.
+  std::vector<float> m(n), dy(n);
+  for (int b = 0; b < kAB; ++b)
+    for (int t = 0; t < kAT; ++t)
+      for (int hd = 0; hd < kAH; ++hd)
+        for (int d = 0; d < kHs; ++d) {
+          const size_t row = (size_t(b) * kAT + t) * kAC + hd * kHs + d;
+          m[row] = round_to<A>(y[bhtd(b, hd, t, d)]);
+          dy[bhtd(b, hd, t, d)] = dm[row];
+        }
+  require_close("m", from_act<A>(d_m.get()), m, {0.0, 0.0});
+  require_close("dy", from_act<A>(d_dy.get()), dy, {0.0, 0.0});
+}
