@@ -145,10 +145,6 @@ int32_t cg_feed_text(cg_state* s, const char* utf8, size_t len, cg_error* err) {
 int32_t cg_encode_text(const cg_model* m, const char* utf8, size_t len, uint32_t* ids, size_t cap,
                        size_t* n_ids, cg_error* err) {
   Error e;
-  if (!ids) {
-    fail(&e, Status::bad_argument, "no memory for the token ids");
-    return report(e, err);
-  }
   if (encode_text(m->m.vocab, utf8, len, ids, cap, n_ids, &e) != Status::ok) return report(e, err);
   clear(err);
   return CG_OK;

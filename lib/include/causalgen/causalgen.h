@@ -85,9 +85,9 @@ int32_t cg_feed_char(cg_state* s, uint32_t codepoint, cg_error* err);
 int32_t cg_feed_text(cg_state* s, const char* utf8, size_t len, cg_error* err);
 
 /* Prompt encoding: UTF-8 text to token ids in ids[0..cap) (cap = len always
- * suffices), the count in *n_ids. Errors: CG_UNKNOWN_CHAR names the character
- * and its byte offset, CG_BAD_ARGUMENT malformed UTF-8, CG_ARENA_TOO_SMALL more
- * than cap characters. */
+ * suffices; ids NULL: only validate and count), the count in *n_ids. Errors:
+ * CG_UNKNOWN_CHAR names the character and its byte offset, CG_BAD_ARGUMENT
+ * malformed UTF-8, CG_ARENA_TOO_SMALL more than cap characters. */
 int32_t cg_encode_text(const cg_model* m, const char* utf8, size_t len, uint32_t* ids, size_t cap,
                        size_t* n_ids, cg_error* err);
 
