@@ -15,7 +15,7 @@ enum : uint32_t { kHeaderDirOffset = 56 };
 enum : uint32_t { kEntryDType = 32, kEntryGroup = 44, kEntryOffset = 48 };
 }  // namespace
 
-TensorView model_tensor(const Model& m, uint32_t index) {
+TensorView tensor_view(const Model& m, uint32_t index) {
   const uint8_t* entry = m.bytes + load_u32(m.bytes + kHeaderDirOffset) + uint64_t(index) * kDirEntrySize;
   TensorView t;
   t.spec = tensor_spec(m.config, index);  // parse_model checked the entry's name and shape

@@ -29,7 +29,7 @@ std::vector<float> model_parameters(const uint8_t* file, size_t n) {
   std::vector<float> p(m.config.parameter_count());
   size_t at = 0;
   for (uint32_t i = 0; i < tensor_count(m.config); ++i) {
-    const TensorView t = model_tensor(m, i);
+    const TensorView t = tensor_view(m, i);
     tensor_values(t, p.data() + at);
     at += size_t(t.spec.rows) * t.spec.cols;
   }

@@ -16,7 +16,7 @@ struct TensorView {
 
 // Tensor index (0 .. tensor_count(m.config)-1, canonical order) of a model
 // that parse_model accepted.
-TensorView model_tensor(const Model& m, uint32_t index);
+TensorView tensor_view(const Model& m, uint32_t index);
 
 // The tensor's rows*cols values as f32 into out: int8 values times the scale
 // of their group (model_file.hpp).
