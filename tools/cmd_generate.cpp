@@ -2,7 +2,6 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <vector>
 
 #include "commands.hpp"
 #include "host/model_io.hpp"
@@ -23,54 +22,36 @@ struct GenerateOptions {
 };
 
 int run_generate(const GenerateOptions& o) {
-  host::LoadedModel lm;
+  host::LoadedCModel lm;
   std::string err;
-  if (!host::load_model(o.model, &lm, &err)) return error(err);
-  const Model& m = lm.model;
-  SamplerParams sp{o.temperature, o.top_k, o.top_p};
-  Error e;
-  if (validate_sampler(sp, &e) != Status::ok) return error(e.message);
+  if (!host::load_c_model(o.model, &lm, &err)) return error(err);
+  const cg_sampler sp{o.temperature, o.top_k, o.top_p};
+  cg_error e;
+  if (cg_sampler_check(&sp, &e) != CG_OK) return error(e.message);
+  host::OwnedCState st;
+  if (!host::make_c_state(lm.model, o.seed, &st, &err)) return error(err);
 
-  // Encode the whole prompt before generating anything.
-  std::vector<uint32_t> prompt(o.prompt.size() + 1);
-  size_t n_prompt = 0;
-  if (encode_text(m.vocab, o.prompt.data(), o.prompt.size(), prompt.data(), prompt.size(),
-                  &n_prompt, &e) != Status::ok)
+  // The prompt is fed (validated whole first) before anything is printed.
+  cg_generator g;
+  if (cg_generate_begin(&g, st.state, &sp, o.prompt.data(), o.prompt.size(), o.tokens, &e) != CG_OK)
     return error("prompt: " + std::string(e.message));
-  if (n_prompt == 0) {
-    // No prompt: start from a newline (as nanoGPT does), or token 0 if the
-    // vocabulary has none. It is not printed.
-    uint32_t nl = 0;
-    prompt[0] = m.vocab.find('\n', &nl) ? nl : 0;
-    n_prompt = 1;
-  } else {
-    std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
-  }
-
-  host::OwnedState st;
-  if (!host::make_state(m, &st, &err)) return error(err);
-  State* s = st.state;
-  Pcg32 rng;
-  rng.seed(o.seed);
-  for (size_t i = 0; i < n_prompt; ++i)
-    if (state_feed(s, prompt[i], &e) != Status::ok) return error(e.message);
+  std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
 
   const auto t0 = std::chrono::steady_clock::now();
-  for (uint32_t i = 0; i < o.tokens; ++i) {
-    const uint32_t id = sample_token(s->logits, m.config.vocab_size, sp, &rng, s->probs, s->order);
+  int32_t cp;
+  while ((cp = cg_generate_next(&g, &e)) >= 0) {
     char utf8[4];
-    const size_t len = utf8_encode(m.vocab.codepoint(id), utf8);
-    std::fwrite(utf8, 1, len, stdout);
+    std::fwrite(utf8, 1, cg_utf8_encode(static_cast<uint32_t>(cp), utf8), stdout);
     std::fflush(stdout);
-    if (i + 1 < o.tokens && state_feed(s, id, &e) != Status::ok) return error(e.message);
   }
+  if (cp == CG_GENERATE_ERROR) return error(e.message);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fputc('\n', stdout);
   std::fflush(stdout);
   if (o.stats)
     std::fprintf(stderr, "[%u chars in %.3f s: %.1f chars/s; state %zu bytes, fixed: %s]\n",
-                 o.tokens, secs, secs > 0 ? o.tokens / secs : 0.0, state_bytes(m.config),
-                 m.config.window_limited() ? "no (window-limited model)" : "yes");
+                 g.generated, secs, secs > 0 ? g.generated / secs : 0.0, cg_state_bytes(lm.model),
+                 cg_window_limited(lm.model) ? "no (window-limited model)" : "yes");
   return 0;
 }
 

@@ -23,8 +23,6 @@ export const Status = Object.freeze({
   UNKNOWN_CHAR: 11, BAD_ARGUMENT: 12, WINDOW_EXCEEDED: 13,
 });
 
-const MIXERS = ['max', 'min', 'max-avg', 'min-avg', 'attention'];
-
 /** An error from the core (code/status set) or from this wrapper (code -1). */
 export class CausalGenError extends Error {
   constructor(message, code = -1, status = 'error') {
@@ -249,13 +247,9 @@ export class CausalGen {
     const V = M._cg_vocab_size(m);
     const vocab = [];
     for (let i = 0; i < V; ++i) vocab.push(String.fromCodePoint(M._cg_vocab_codepoint(m, i)));
-    // The file was validated by the core; read the fields the C API does not expose.
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const nLayer = M._cg_n_layer(m);
-    const flags = view.getUint32(40, true);
-    const mixersAt = view.getUint32(48, true);
     const mixers = [];
-    for (let l = 0; l < nLayer; ++l) mixers.push(MIXERS[bytes[mixersAt + l]] ?? '?');
+    for (let l = 0; l < nLayer; ++l) mixers.push(M.UTF8ToString(M._cg_mixer_name(m, l)));
     const stateBytes = Number(M._cg_state_bytes(m));
     this.info = Object.freeze({
       vocabSize: V,
@@ -263,19 +257,19 @@ export class CausalGen {
       blockSize: M._cg_block_size(m),
       nLayer,
       nEmbd: M._cg_n_embd(m),
-      nHead: view.getUint32(36, true),
-      bias: (flags & 1) !== 0,
-      posEmb: (flags & 2) !== 0,
+      nHead: M._cg_n_head(m),
+      bias: M._cg_has_bias(m) !== 0,
+      posEmb: M._cg_has_pos_emb(m) !== 0,
       mixers,
-      windowLimited: (flags & 2) !== 0 || mixers.includes('attention'),
+      windowLimited: M._cg_window_limited(m) !== 0,
       parameters: Number(M._cg_parameter_count(m)),
       fileBytes: bytes.length,
       stateBytes,
     });
-    this._newline = vocab.indexOf('\n');
     this._stateBytes = stateBytes;
     this._stateMem = M._cgw_alloc(stateBytes);
     this._sampler = M._cgw_alloc(M._cgw_sampler_bytes());
+    this._generator = M._cgw_alloc(M._cgw_generator_bytes());
     this._outCap = 4096;
     this._out = M._cgw_alloc(this._outCap * 4);
     this._state = M._cg_state_init(m, this._stateMem, stateBytes, 0n, this._err);
@@ -298,7 +292,7 @@ export class CausalGen {
   _release() {
     const M = this._M;
     if (!M) return;
-    for (const p of [this._out, this._sampler, this._stateMem, this._bytes, this._modelMem, this._err]) {
+    for (const p of [this._out, this._generator, this._sampler, this._stateMem, this._bytes, this._modelMem, this._err]) {
       if (p) M._cgw_free(p);
     }
     this._M = null;
@@ -380,19 +374,16 @@ export class CausalGen {
     await yieldToEventLoop();  // generate() returns before any work is done
     if (run._stopRequested || !this._M) return { text: '', stopped: true, stats: this.stats };
 
-    if (prompt.length === 0) {
-      // As the CLI: start from a newline (or token 0), which is not output.
-      if (M._cg_feed_token(s, this._newline >= 0 ? this._newline : 0, this._err) !== 0) {
-        throw this._error();
-      }
-    } else {
-      const utf8 = new TextEncoder().encode(prompt);
-      const p = M._cgw_alloc(utf8.length);
-      M.HEAPU8.set(utf8, p);
-      const rc = M._cg_feed_text(s, p, utf8.length, this._err);
-      M._cgw_free(p);
-      if (rc !== 0) throw this._error();
-    }
+    // The core's generation loop (cg_generate_begin/next): the prompt is fed
+    // here -- when empty, a newline that is not output -- and the characters
+    // come a chunk at a time.
+    const g = this._generator;
+    const utf8 = new TextEncoder().encode(prompt);
+    const p = utf8.length ? M._cgw_alloc(utf8.length) : 0;
+    if (p) M.HEAPU8.set(utf8, p);
+    const rc = M._cg_generate_begin(g, s, this._sampler, p, utf8.length, tokens, this._err);
+    if (p) M._cgw_free(p);
+    if (rc !== 0) throw this._error();
 
     const t0 = now();
     let computeMs = 0;
@@ -400,9 +391,8 @@ export class CausalGen {
     let chunk = 16;
     while (remaining > 0 && !run._stopRequested) {
       const n = Math.min(chunk, remaining, this._outCap);
-      const last = n === remaining;
       const c0 = now();
-      const got = M._cgw_generate(s, m, this._sampler, n, last ? 0 : 1, this._out, this._err);
+      const got = M._cgw_generate_chunk(g, n, this._out, this._err);
       const dt = now() - c0;
       computeMs += dt;
       const cps = M.HEAPU32.subarray(this._out >> 2, (this._out >> 2) + got);

@@ -1,7 +1,8 @@
 // WebAssembly glue around the C API (causalgen.h): aligned allocation for the
-// model bytes and the state, and a generation loop that runs many characters
-// per call so that JS is entered once per chunk, not once per character.
-// Everything else is the C API itself, exported as it is.
+// model bytes and the state, struct sizes, and steps of the C API's generation
+// loop taken many at a time, so that JS is entered once per chunk of
+// characters, not once per character. Everything else is the C API itself,
+// exported as it is.
 #include <cstdint>
 #include <cstdlib>
 
@@ -29,21 +30,17 @@ CGW_EXPORT void cgw_sampler_set(cg_sampler* p, float temperature, uint32_t top_k
   p->top_p = top_p;
 }
 
-// Generates n characters exactly as `causalgen generate` does: sample, write
-// the code point to out[i], then feed the token back -- except after the very
-// last character of the whole generation (feed_last == 0 on the final chunk).
-// Returns the number of characters written; fewer than n only on an error,
-// which is then in *err.
-CGW_EXPORT uint32_t cgw_generate(cg_state* s, const cg_model* m, const cg_sampler* p, uint32_t n,
-                                 int32_t feed_last, uint32_t* out, cg_error* err) {
-  for (uint32_t i = 0; i < n; ++i) {
-    const uint32_t id = cg_sample_token(s, p);
-    out[i] = cg_vocab_codepoint(m, id);
-    if ((i + 1 < n || feed_last) && cg_feed_token(s, id, err) != CG_OK) return i + 1;
+CGW_EXPORT size_t cgw_generator_bytes(void) { return sizeof(cg_generator); }
+
+// Up to n steps of cg_generate_next, the code points into out[0..). Returns the
+// number written: fewer than n at the generation's end, or on an error, which
+// is then in *err (err->code != CG_OK).
+CGW_EXPORT uint32_t cgw_generate_chunk(cg_generator* g, uint32_t n, uint32_t* out, cg_error* err) {
+  uint32_t i = 0;
+  for (; i < n; ++i) {
+    const int32_t cp = cg_generate_next(g, err);
+    if (cp < 0) break;
+    out[i] = static_cast<uint32_t>(cp);
   }
-  if (err) {
-    err->code = CG_OK;
-    err->message[0] = 0;
-  }
-  return n;
+  return i;
 }

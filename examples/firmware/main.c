@@ -9,8 +9,9 @@
  *   --prompt-hex HEX       the prompt's UTF-8 bytes in hex ("-" = empty prompt)
  *   --seed N  --tokens N  --top-k N
  *   --temperature-bits X  --top-p-bits X   an IEEE f32 bit pattern in hex
- *   --digest               also print an FNV-1a 64 digest of the logits' bits
- *                          after every feed (tests/firmware compares it with x86)
+ *   --digest               also print an FNV-1a 64 digest of the bits of the
+ *                          logits each character is sampled from (tests/firmware
+ *                          compares it with x86)
  *   --calibrate            time a loop of a known instruction count instead
  *   --heap-probe           call malloc once: must stop with status 99 (no_heap.c)
  * Statistics (sizes, stack high-water mark, SysTick ticks) go to stderr. */
@@ -224,27 +225,25 @@ int main(void) {
   cg_state* s = cg_state_init(m, g_state_mem, sizeof g_state_mem, o.seed, &err);
   if (!s) return err_line("firmware: state: ", err.message), 1;
 
-  /* Exactly the native CLI: print the prompt and feed it, or feed an unprinted
-   * newline (token 0 if the vocabulary has none) when it is empty. */
+  /* The C API's generation loop, as the native CLI runs it: feed the prompt,
+   * print it, then print each character the generator returns. */
+  cg_generator g;
   const uint64_t t_prompt = ticks_now();
-  if (o.prompt_len > 0) {
-    if (cg_feed_text(s, o.prompt, o.prompt_len, &err) != CG_OK)
-      return err_line("causalgen: error: prompt: ", err.message), 1;
-    out_bytes(o.prompt, o.prompt_len);
-  } else if (cg_feed_char(s, '\n', &err) != CG_OK && cg_feed_token(s, 0, &err) != CG_OK) {
-    return err_line("causalgen: error: ", err.message), 1;
-  }
+  if (cg_generate_begin(&g, s, &o.sampler, o.prompt, o.prompt_len, o.tokens, &err) != CG_OK)
+    return err_line("causalgen: error: prompt: ", err.message), 1;
+  out_bytes(o.prompt, o.prompt_len);
+  /* The digest covers the logits each character is sampled from: the prompt's,
+   * then those after feeding each generated character but the last. */
   const size_t logits_bytes = cg_vocab_size(m) * sizeof(float);
   uint64_t digest = 0xcbf29ce484222325ull;
-  if (o.digest) digest = fnv1a(digest, cg_logits(s), logits_bytes);
   const uint64_t t_gen = ticks_now();
-  for (uint32_t i = 0; i < o.tokens; ++i) {
-    const uint32_t id = cg_sample_token(s, &o.sampler);
+  for (;;) {
+    const int32_t cp = cg_generate_next(&g, &err);
+    if (cp == CG_GENERATE_END) break;
+    if (cp == CG_GENERATE_ERROR) return out_flush(), err_line("causalgen: error: ", err.message), 1;
+    if (o.digest) digest = fnv1a(digest, cg_logits(s), logits_bytes);
     char utf8[4];
-    out_bytes(utf8, cg_utf8_encode(cg_vocab_codepoint(m, id), utf8));
-    if (i + 1 < o.tokens && cg_feed_token(s, id, &err) != CG_OK)
-      return out_flush(), err_line("causalgen: error: ", err.message), 1;
-    if (o.digest && i + 1 < o.tokens) digest = fnv1a(digest, cg_logits(s), logits_bytes);
+    out_bytes(utf8, cg_utf8_encode((uint32_t)cp, utf8));
   }
   const uint64_t t_end = ticks_now();
   out_bytes("\n", 1);
@@ -256,9 +255,9 @@ int main(void) {
   stat("state_buffer_bytes", sizeof g_state_mem);
   stat("stack_used_bytes", fw_stack_size() - fw_stack_unused());
   stat("stack_size_bytes", fw_stack_size());
-  stat("prompt_chars_fed", cg_state_position(s) - (o.tokens > 1 ? o.tokens - 1 : 0));
+  stat("prompt_chars_fed", g.prompt_chars);
   stat("prompt_ticks", t_gen - t_prompt);
-  stat("generated_chars", o.tokens);
+  stat("generated_chars", g.generated);
   stat("generate_ticks", t_end - t_gen);
   if (o.digest) {
     semi_puts(2, "fw: logits_digest ");

@@ -69,6 +69,13 @@ uint32_t cg_block_size(const cg_model* m) { return m->m.config.block_size; }
 uint32_t cg_n_layer(const cg_model* m) { return m->m.config.n_layer; }
 uint32_t cg_n_embd(const cg_model* m) { return m->m.config.n_embd; }
 uint64_t cg_parameter_count(const cg_model* m) { return m->m.config.parameter_count(); }
+uint32_t cg_n_head(const cg_model* m) { return m->m.config.n_head; }
+int32_t cg_has_bias(const cg_model* m) { return m->m.config.bias ? 1 : 0; }
+int32_t cg_has_pos_emb(const cg_model* m) { return m->m.config.pos_emb ? 1 : 0; }
+int32_t cg_window_limited(const cg_model* m) { return m->m.config.window_limited() ? 1 : 0; }
+const char* cg_mixer_name(const cg_model* m, uint32_t layer) {
+  return layer < m->m.config.n_layer ? mixer_name(m->m.config.mixers[layer]) : "?";
+}
 
 size_t cg_state_bytes(const cg_model* m) { return kHead + state_bytes(m->m.config); }
 
@@ -123,28 +130,22 @@ int32_t cg_feed_text(cg_state* s, const char* utf8, size_t len, cg_error* err) {
   // Validate the whole text first so that a bad character feeds nothing.
   Error e;
   const Vocab& v = s->s->model->vocab;
-  for (size_t i = 0; i < len;) {
-    uint32_t cp = 0, id = 0;
-    const size_t used = utf8_decode(utf8 + i, len - i, &cp);
-    if (used == 0) {
-      fail(&e, Status::bad_argument, "malformed UTF-8 at byte %zu", i);
-      return report(e, err);
-    }
-    if (!v.find(cp, &id)) {
-      char shown[5] = {0};
-      if (cp >= 0x20 && cp != 0x7F) utf8_encode(cp, shown);
-      fail(&e, Status::unknown_char,
-           "character '%s' (U+%04X) at byte %zu is not in the model's vocabulary", shown, cp, i);
-      return report(e, err);
-    }
-    i += used;
-  }
+  size_t n_chars = 0;
+  if (encode_text(v, utf8, len, nullptr, 0, &n_chars, &e) != Status::ok) return report(e, err);
   for (size_t i = 0; i < len;) {
     uint32_t cp = 0, id = 0;
     i += utf8_decode(utf8 + i, len - i, &cp);
     v.find(cp, &id);
     if (state_feed(s->s, id, &e) != Status::ok) return report(e, err);
   }
+  clear(err);
+  return CG_OK;
+}
+
+int32_t cg_encode_text(const cg_model* m, const char* utf8, size_t len, uint32_t* ids, size_t cap,
+                       size_t* n_ids, cg_error* err) {
+  Error e;
+  if (encode_text(m->m.vocab, utf8, len, ids, cap, n_ids, &e) != Status::ok) return report(e, err);
   clear(err);
   return CG_OK;
 }
@@ -167,6 +168,52 @@ int32_t cg_sampler_check(const cg_sampler* p, cg_error* err) {
     return report(e, err);
   clear(err);
   return CG_OK;
+}
+
+int32_t cg_generate_begin(cg_generator* g, cg_state* s, const cg_sampler* p, const char* prompt,
+                          size_t len, uint32_t tokens, cg_error* err) {
+  *g = cg_generator{s, *p, 0, 0, 0, 0};
+  if (const int32_t rc = cg_sampler_check(p, err); rc != CG_OK) return rc;
+  const uint64_t start = s->s->position;
+  if (len > 0) {
+    if (const int32_t rc = cg_feed_text(s, prompt, len, err); rc != CG_OK) return rc;
+  } else {
+    // As nanoGPT: an empty prompt starts from a newline, or token 0 without one.
+    uint32_t newline = 0;
+    s->s->model->vocab.find('\n', &newline);
+    if (const int32_t rc = cg_feed_token(s, newline, err); rc != CG_OK) return rc;
+  }
+  g->prompt_chars = static_cast<uint32_t>(s->s->position - start);
+  g->tokens = tokens;
+  return CG_OK;
+}
+
+int32_t cg_generate_next(cg_generator* g, cg_error* err) {
+  clear(err);
+  if (g->generated >= g->tokens) return CG_GENERATE_END;
+  // Feeding the previous character here, not after returning it, leaves the
+  // last character of a generation unfed: no step is computed in vain.
+  if (g->generated > 0 && cg_feed_token(g->state, g->last_token, err) != CG_OK) {
+    g->tokens = g->generated;
+    return CG_GENERATE_ERROR;
+  }
+  g->last_token = cg_sample_token(g->state, &g->sampler);
+  ++g->generated;
+  return static_cast<int32_t>(g->state->s->model->vocab.codepoint(g->last_token));
+}
+
+int32_t cg_generate(cg_generator* g, cg_state* s, const cg_sampler* p, const char* prompt,
+                    size_t len, uint32_t tokens, cg_char_fn on_char, void* user, cg_error* err) {
+  cg_error own;
+  if (!err) err = &own;  // the step's code is needed below
+  if (const int32_t rc = cg_generate_begin(g, s, p, prompt, len, tokens, err); rc != CG_OK)
+    return rc;
+  for (;;) {
+    const int32_t cp = cg_generate_next(g, err);
+    if (cp == CG_GENERATE_END) return CG_OK;
+    if (cp == CG_GENERATE_ERROR) return err->code;
+    if (on_char && on_char(user, static_cast<uint32_t>(cp), g) != 0) return CG_OK;
+  }
 }
 
 size_t cg_utf8_encode(uint32_t codepoint, char* out) { return utf8_encode(codepoint, out); }

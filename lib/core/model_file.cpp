@@ -238,11 +238,6 @@ void bind(Model& m, const TensorSpec& t, const float* p, uint32_t q_off) {
 }
 }  // namespace
 
-const float* model_tensor(const Model& m, TensorRole role, uint32_t layer) {
-  const Slot s = slot(const_cast<Model&>(m), role, layer);
-  return s.f32 ? *s.f32 : nullptr;
-}
-
 Status parse_model(const void* data, size_t size, Model* out, Error* err) {
   const auto* b = static_cast<const uint8_t*>(data);
   if (!b) return fail(err, Status::bad_argument, "no model bytes");

@@ -81,8 +81,11 @@ Status encode_text(const Vocab& v, const char* text, size_t len, uint32_t* ids, 
                   "character '%s' (U+%04X) at byte %zu is not in the model's vocabulary", shown,
                   cp, i);
     }
-    if (n == cap) return fail(err, Status::arena_too_small, "more than %zu characters", cap);
-    ids[n++] = id;
+    if (ids) {
+      if (n == cap) return fail(err, Status::arena_too_small, "more than %zu characters", cap);
+      ids[n] = id;
+    }
+    ++n;
     i += used;
   }
   *n_ids = n;

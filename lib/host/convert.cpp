@@ -8,13 +8,6 @@
 
 namespace causalgen::host {
 
-namespace {
-uint32_t rd32(const uint8_t* p) {
-  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-}
-uint64_t rd64(const uint8_t* p) { return rd32(p) | uint64_t(rd32(p + 4)) << 32; }
-}  // namespace
-
 bool parse_dtype(const std::string& s, DType* out) {
   if (s == "f32") return *out = DType::f32, true;
   if (s == "int8") return *out = DType::int8, true;
@@ -33,29 +26,12 @@ std::vector<float> model_parameters(const uint8_t* file, size_t n) {
   Model m{};
   Error e;
   if (parse_model(file, n, &m, &e) != Status::ok) return {};
-  const Config& c = m.config;
-  std::vector<float> p;
-  p.reserve(c.parameter_count());
-  const uint32_t dir = rd32(file + 56), nt = tensor_count(c);
-  for (uint32_t i = 0; i < nt; ++i) {
-    const uint8_t* entry = file + dir + uint64_t(i) * kDirEntrySize;
-    const uint64_t off = rd64(entry + 48);
-    const uint32_t rows = rd32(entry + 36), cols = rd32(entry + 40), group = rd32(entry + 44);
-    const size_t count = size_t(rows) * cols;
-    const size_t at = p.size();
-    p.resize(at + count);
-    if (rd32(entry + 32) == uint32_t(DType::int8)) {
-      const auto* q = reinterpret_cast<const int8_t*>(file + off);
-      const uint8_t* scales = file + off + int8_scales_offset(rows, cols);
-      for (uint32_t r = 0; r < rows; ++r)
-        for (uint32_t c = 0; c < cols; ++c) {
-          float s;
-          std::memcpy(&s, scales + (size_t(c / group) * rows + r) * 4, 4);
-          p[at + size_t(r) * cols + c] = float(q[size_t(r) * cols + c]) * s;
-        }
-    } else {
-      std::memcpy(p.data() + at, file + off, count * sizeof(float));
-    }
+  std::vector<float> p(m.config.parameter_count());
+  size_t at = 0;
+  for (uint32_t i = 0; i < tensor_count(m.config); ++i) {
+    const TensorView t = tensor_view(m, i);
+    tensor_values(t, p.data() + at);
+    at += size_t(t.spec.rows) * t.spec.cols;
   }
   return p;
 }

@@ -99,4 +99,28 @@ bool make_state(const Model& m, OwnedState* out, std::string* error) {
   return true;
 }
 
+bool load_c_model(const std::string& path, LoadedCModel* out, std::string* error) {
+  if (!read_file(path, &out->bytes, error)) return false;
+  out->mem = aligned_bytes(cg_model_bytes());
+  cg_error e;
+  out->model = cg_model_load(out->mem.data.get(), out->mem.size, out->bytes.data.get(),
+                             out->bytes.size, &e);
+  if (!out->model) {
+    *error = path + ": " + cg_status_string(e.code) + ": " + e.message;
+    return false;
+  }
+  return true;
+}
+
+bool make_c_state(const cg_model* m, uint64_t seed, OwnedCState* out, std::string* error) {
+  out->mem = aligned_bytes(cg_state_bytes(m));
+  cg_error e;
+  out->state = cg_state_init(m, out->mem.data.get(), out->mem.size, seed, &e);
+  if (!out->state) {
+    *error = std::string("state: ") + e.message;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace causalgen::host

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "causalgen/causalgen.h"
 #include "causalgen/causalgen.hpp"
 
 namespace causalgen::host {
@@ -34,5 +35,19 @@ struct OwnedState {
   State* state = nullptr;
 };
 bool make_state(const Model& m, OwnedState* out, std::string* error);
+
+// The same through the C API (causalgen.h), for code that runs its generation
+// loop (cg_generate): the model descriptor and the state in owned memory.
+struct LoadedCModel {
+  AlignedBytes bytes;
+  AlignedBytes mem;  // cg_model_bytes()
+  cg_model* model = nullptr;
+};
+bool load_c_model(const std::string& path, LoadedCModel* out, std::string* error);
+struct OwnedCState {
+  AlignedBytes mem;
+  cg_state* state = nullptr;
+};
+bool make_c_state(const cg_model* m, uint64_t seed, OwnedCState* out, std::string* error);
 
 }  // namespace causalgen::host

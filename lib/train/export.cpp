@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "causalgen/model_tensors.hpp"
 #include "host/model_io.hpp"
 
 namespace causalgen::train {
@@ -35,8 +36,8 @@ bool params_from_model(const Model& m, std::vector<float>* params, std::vector<u
   }
   params->assign(c.parameter_count(), 0.0f);
   for (uint32_t i = 0, n = tensor_count(c); i < n; ++i) {
-    const TensorSpec t = tensor_spec(c, i);
-    std::memcpy(params->data() + t.offset, model_tensor(m, t.role, t.layer), t.size() * sizeof(float));
+    const TensorView t = tensor_view(m, i);
+    tensor_values(t, params->data() + t.spec.offset);
   }
   vocab->resize(c.vocab_size);
   for (uint32_t i = 0; i < c.vocab_size; ++i) (*vocab)[i] = m.vocab.codepoint(i);

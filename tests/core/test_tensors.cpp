@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "causalgen/model_tensors.hpp"
 #include "mixers/mixer.hpp"
 #include "test_util.hpp"
 
@@ -101,22 +102,33 @@ TEST_CASE("the shipped model: the table binds every tensor and rewrites the same
                            &err));
   const Model& m = lm.model;
   const Config& c = m.config;
-  // Each tensor's data, found by (role, layer), is its directory entry's.
-  const uint8_t* file = lm.bytes.data.get();
-  auto le = [](const uint8_t* p, int n) {
-    uint64_t v = 0;
-    for (int k = n - 1; k >= 0; --k) v = v << 8 | p[k];
-    return v;
+  // The Model binds each tensor, by its role, to the directory entry's data.
+  const Model* mp = &m;
+  auto bound = [mp](const TensorSpec& t) -> const float* {
+    const LayerWeights& w = mp->layers[t.layer == kGlobalTensor ? 0 : t.layer];
+    switch (t.role) {
+      case TensorRole::wte: return mp->wte;
+      case TensorRole::lnf_w: return mp->lnf_w;
+      case TensorRole::lnf_b: return mp->lnf_b;
+      case TensorRole::ln1_w: return w.ln1_w;
+      case TensorRole::ln1_b: return w.ln1_b;
+      case TensorRole::wo: return w.wo;
+      case TensorRole::bo: return w.bo;
+      case TensorRole::ln2_w: return w.ln2_w;
+      case TensorRole::ln2_b: return w.ln2_b;
+      case TensorRole::fc1_w: return w.fc1_w;
+      case TensorRole::fc1_b: return w.fc1_b;
+      case TensorRole::fc2_w: return w.fc2_w;
+      case TensorRole::fc2_b: return w.fc2_b;
+      default: return nullptr;  // not in this model (no wpe, no mixer tensors)
+    }
   };
-  const uint64_t dir = le(file + 56, 4);  // header: directory offset
   std::vector<float> params(c.parameter_count());
   for (uint32_t i = 0; i < tensor_count(c); ++i) {
-    const TensorSpec t = tensor_spec(c, i);
-    const float* p = model_tensor(m, t.role, t.layer);
-    REQUIRE(p != nullptr);
-    const uint8_t* entry = file + dir + uint64_t(i) * 64;
-    CHECK(reinterpret_cast<const uint8_t*>(p) == file + le(entry + 48, 8));
-    std::copy(p, p + t.size(), params.begin() + t.offset);
+    const TensorView t = tensor_view(m, i);
+    INFO(t.spec.name);
+    CHECK(reinterpret_cast<const uint8_t*>(bound(t.spec)) == t.data);
+    tensor_values(t, params.data() + t.spec.offset);
   }
   std::vector<uint32_t> vocab(c.vocab_size);
   for (uint32_t i = 0; i < c.vocab_size; ++i) vocab[i] = m.vocab.codepoint(i);

@@ -2,10 +2,11 @@
 //   fw_native models OUT_DIR
 //       writes the fixed random-weight models the QEMU tests run on
 //   fw_native digest MODEL PROMPT_HEX SEED TOKENS TEMPERATURE_BITS TOP_K TOP_P_BITS
-//       runs the firmware's exact procedure through the C API on this machine
-//       and prints the FNV-1a 64 digest of the logits' bits after every feed
-//       (the firmware prints the same with --digest): a check that x86-64 and
-//       Cortex-M compute the same bits, stricter than comparing sampled text.
+//       runs the firmware's generation (the C API's cg_generate) on this
+//       machine and prints the FNV-1a 64 digest of the bits of the logits each
+//       character is sampled from (the firmware prints the same with --digest):
+//       a check that x86-64 and Cortex-M compute the same bits, stricter than
+//       comparing sampled text.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -70,10 +71,22 @@ float f32_bits(const char* s) {
   return f;
 }
 
+// cg_generate's per-character callback: folds in the logits the character was
+// sampled from.
+struct Digest {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  size_t logits_bytes = 0;
+};
+int32_t digest_logits(void* user, uint32_t, const cg_generator* g) {
+  auto* d = static_cast<Digest*>(user);
+  d->hash = fnv1a(d->hash, cg_logits(g->state), d->logits_bytes);
+  return 0;
+}
+
 int digest(char** a) {
-  host::AlignedBytes bytes;
+  host::LoadedCModel lm;
   std::string err;
-  if (!host::read_file(a[0], &bytes, &err)) return std::fprintf(stderr, "%s\n", err.c_str()), 1;
+  if (!host::load_c_model(a[0], &lm, &err)) return std::fprintf(stderr, "%s\n", err.c_str()), 1;
   std::string prompt;
   if (std::strcmp(a[1], "-") != 0)
     for (size_t i = 0; a[1][i] && a[1][i + 1]; i += 2)
@@ -81,29 +94,15 @@ int digest(char** a) {
   const uint64_t seed = std::strtoull(a[2], nullptr, 10);
   const uint32_t tokens = static_cast<uint32_t>(std::strtoul(a[3], nullptr, 10));
   const cg_sampler sp{f32_bits(a[4]), static_cast<uint32_t>(std::strtoul(a[5], nullptr, 10)), f32_bits(a[6])};
-  static cg_model_storage ms;
+  host::OwnedCState st;
+  if (!host::make_c_state(lm.model, seed, &st, &err)) return std::fprintf(stderr, "%s\n", err.c_str()), 1;
+  Digest d;
+  d.logits_bytes = size_t(cg_vocab_size(lm.model)) * sizeof(float);
+  cg_generator g;
   cg_error e;
-  const cg_model* m = cg_model_load(&ms, sizeof ms, bytes.data.get(), bytes.size, &e);
-  if (!m) return std::fprintf(stderr, "%s\n", e.message), 1;
-  host::AlignedBytes mem = host::aligned_bytes(cg_state_bytes(m));
-  cg_state* s = cg_state_init(m, mem.data.get(), mem.size, seed, &e);
-  if (!s) return std::fprintf(stderr, "%s\n", e.message), 1;
-  const size_t V = cg_vocab_size(m);
-  uint64_t h = 0xcbf29ce484222325ULL;
-  if (!prompt.empty()) {
-    if (cg_feed_text(s, prompt.data(), prompt.size(), &e) != CG_OK) return std::fprintf(stderr, "%s\n", e.message), 1;
-  } else if (cg_feed_char(s, '\n', &e) != CG_OK && cg_feed_token(s, 0, &e) != CG_OK) {
+  if (cg_generate(&g, st.state, &sp, prompt.data(), prompt.size(), tokens, digest_logits, &d, &e) != CG_OK)
     return std::fprintf(stderr, "%s\n", e.message), 1;
-  }
-  h = fnv1a(h, cg_logits(s), V * sizeof(float));
-  for (uint32_t i = 0; i < tokens; ++i) {
-    const uint32_t id = cg_sample_token(s, &sp);
-    if (i + 1 < tokens) {
-      if (cg_feed_token(s, id, &e) != CG_OK) return std::fprintf(stderr, "%s\n", e.message), 1;
-      h = fnv1a(h, cg_logits(s), V * sizeof(float));
-    }
-  }
-  std::printf("%016llx\n", static_cast<unsigned long long>(h));
+  std::printf("%016llx\n", static_cast<unsigned long long>(d.hash));
   return 0;
 }
 

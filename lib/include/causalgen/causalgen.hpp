@@ -4,6 +4,7 @@
 #include "causalgen/config.hpp"
 #include "causalgen/tokens.hpp"
 #include "causalgen/model_file.hpp"
+#include "causalgen/model_tensors.hpp"
 #include "causalgen/forward.hpp"
 #include "causalgen/state.hpp"
 #include "causalgen/sampler.hpp"

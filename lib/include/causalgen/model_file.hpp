@@ -111,10 +111,6 @@ struct Model {
 // *out with pointers into data. data must be 4-byte aligned (64 preferred).
 Status parse_model(const void* data, size_t size, Model* out, Error* err);
 
-// The f32 data of tensor (role, layer) in a parsed model (layer is ignored
-// for the global ones); null when the config has no such tensor or it is int8.
-const float* model_tensor(const Model& m, TensorRole role, uint32_t layer);
-
 // Writing: the exact file size for a config, then the file itself into a
 // caller buffer of that size. params holds every tensor of the canonical
 // layout back to back in canonical order (parameter_count() floats);

@@ -25,7 +25,8 @@ size_t utf8_encode(uint32_t cp, char* out);
 
 // Encodes UTF-8 text into ids[0..cap). On success *n_ids is the count. Errors:
 // unknown_char (message names the character and its byte offset),
-// bad_argument (malformed UTF-8), arena_too_small (cap too small).
+// bad_argument (malformed UTF-8), arena_too_small (cap too small). With ids
+// null it only validates the text and counts its characters.
 Status encode_text(const Vocab& v, const char* text, size_t len, uint32_t* ids, size_t cap,
                    size_t* n_ids, Error* err);
 
