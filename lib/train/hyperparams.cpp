@@ -159,8 +159,16 @@ std::string number_text(double x, bool integer) {
 bool is_integer(HyperType t) { return t == HyperType::u32 || t == HyperType::u64; }
 bool is_number(HyperType t) { return t <= HyperType::f64; }
 
-double type_max(HyperType t) {
-  return t == HyperType::u32 ? double(UINT32_MAX) : t == HyperType::u64 ? kInf : kInf;
+double type_max(HyperType t) { return t == HyperType::u32 ? double(UINT32_MAX) : kInf; }
+
+// "a, b or c"
+std::string or_list(std::span<const char* const> names) {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) s += i + 1 == names.size() ? " or " : ", ";
+    s += names[i];
+  }
+  return s;
 }
 
 double as_double(const HyperValue& v) {
@@ -208,7 +216,7 @@ std::span<const char* const> base_names() { return kBaseNames; }
 
 bool set_base_defaults(const std::string& base, TrainConfig* c, std::string* err) {
   if (!named_config(base.c_str(), Mixer::max_avg, &c->model)) {
-    *err = "unknown base config '" + base + "' (tiny, small)";
+    *err = "unknown base config '" + base + "' (" + or_list(kBaseNames) + ")";
     return false;
   }
   c->base = base;
@@ -304,17 +312,11 @@ std::string allowed_text(const Hyperparam& p) {
   const Range& r = p.range;
   const HyperType t = p.access.type;
   if (t == HyperType::on_off) return "on or off";
-  if (t == HyperType::name) {
-    std::string s;
-    for (size_t i = 0; i < std::size(kBaseNames); ++i)
-      s += std::string(i ? (i + 1 == std::size(kBaseNames) ? " or " : ", ") : "") + kBaseNames[i];
-    return s;
-  }
+  if (t == HyperType::name) return or_list(kBaseNames);
   if (t == HyperType::mixers) {
-    std::string s;
-    for (uint32_t i = 0; i < kMixerCount; ++i)
-      s += std::string(i ? (i + 1 == kMixerCount ? " or " : ", ") : "") + mixer_name(Mixer(i));
-    return s + ", or a list of them";
+    const char* names[kMixerCount];
+    for (uint32_t i = 0; i < kMixerCount; ++i) names[i] = mixer_name(Mixer(i));
+    return or_list(names) + ", or a list of them";
   }
   const bool integer = is_integer(t);
   const bool bounded = r.hi < type_max(t);
