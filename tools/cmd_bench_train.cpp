@@ -77,11 +77,11 @@ int run_bench_train_cuda(const BenchTrainOptions& o) {
   std::printf("| mixer | params | ms/iter | tokens/s | TFLOP/s |\n|---|---:|---:|---:|---:|\n");
   for (const std::string& mx : mixers) {
     train::TrainOverrides ov;
-    ov.base = o.config;
+    ov.set("base", o.config);
     std::vector<Mixer> ms;
     std::string err;
     if (!train::parse_mixer_list(mx, &ms, &err)) return error(err);
-    ov.mixers = ms;
+    ov.set("mixer", ms);
     train::TrainConfig c;
     if (!train::resolve_config(ov, &c, &err)) return error(err);
     c.model.vocab_size = 65;
@@ -135,12 +135,12 @@ int run_bench_train(const BenchTrainOptions& o) {
               "|---|---:|---:|---:|---:|---:|\n", o.config.c_str());
   for (const std::string& mx : mixers) {
     train::TrainOverrides ov;
-    ov.base = o.config;
+    ov.set("base", o.config);
     std::vector<Mixer> ms;
     if (!train::parse_mixer_list(mx, &ms, &err)) return error(err);
-    ov.mixers = ms;
-    ov.seed = o.seed;
-    ov.threads = o.threads;
+    ov.set("mixer", ms);
+    ov.set("seed", o.seed);
+    ov.set("threads", o.threads);
     train::TrainConfig c;
     if (!train::resolve_config(ov, &c, &err)) return error(err);
     if (!train::check_windows(data, c.model.block_size, &err)) return error(err);

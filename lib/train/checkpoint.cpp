@@ -7,6 +7,8 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <cstring>
+#include <stdexcept>
+#include <variant>
 #include <filesystem>
 #include <sstream>
 
@@ -48,17 +50,108 @@ void load_flat(Ar& ar, Flat& f, size_t expected, const char* what) {
   ar(cereal::binary_data(f.data(), f.size() * sizeof(float)));
 }
 
+// ---- The settings: every row of the hyperparameter table, by key (version
+// 2), so that a new row needs no new format; a row missing from an older
+// file takes its default. Version 1 stored a fixed list positionally.
+
+const char* const kV1Settings[] = {
+    "block_size", "n_layer", "n_embd", "n_head", "bias", "pos_emb", "mixer",  // the model's
+    "base", "batch_size", "max_iters", "warmup_iters", "lr_decay_iters", "learning_rate", "min_lr",
+    "weight_decay", "beta1", "beta2", "grad_clip", "dropout", "eval_interval", "eval_iters",
+    "ckpt_interval", "log_interval", "seed", "threads"};
+
+template <class Ar>
+void save_value(Ar& ar, const HyperValue& v) {
+  std::visit(
+      [&](const auto& x) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, MixerList>) {
+          std::vector<uint8_t> codes;
+          for (Mixer m : x) codes.push_back(uint8_t(m));
+          ar(codes);
+        } else {
+          ar(x);
+        }
+      },
+      v);
+}
+
+template <class T, class Ar>
+HyperValue load_as(Ar& ar) {
+  T x{};
+  ar(x);
+  return x;
+}
+
+template <class Ar>
+HyperValue load_value(Ar& ar, HyperType t) {
+  switch (t) {
+    case HyperType::u32: return load_as<uint32_t>(ar);
+    case HyperType::u64: return load_as<uint64_t>(ar);
+    case HyperType::f32: return load_as<float>(ar);
+    case HyperType::f64: return load_as<double>(ar);
+    case HyperType::on_off: return load_as<bool>(ar);
+    case HyperType::name: return load_as<std::string>(ar);
+    case HyperType::mixers: {
+      std::vector<uint8_t> codes;
+      ar(codes);
+      MixerList ms;
+      for (uint8_t code : codes) ms.push_back(Mixer(code));
+      return ms;
+    }
+  }
+  throw std::runtime_error("unknown setting type");
+}
+
+template <class Ar>
+void save_settings(Ar& ar, const TrainConfig& c) {
+  ar(c.model.vocab_size);
+  ar(cereal::make_size_tag(static_cast<cereal::size_type>(hyperparams().size())));
+  for (const Hyperparam& p : hyperparams()) {
+    ar(std::string(p.key));
+    save_value(ar, p.access.get(c));
+  }
+}
+
+template <class Ar>
+void read_setting(Ar& ar, const std::string& key, TrainOverrides* o) {
+  const Hyperparam* p = find_hyperparam(key);
+  if (!p)
+    throw std::runtime_error("setting \"" + key + "\" is unknown to this build (a newer causalgen?)");
+  const HyperValue v = load_value(ar, p->access.type);
+  std::string why;
+  if (!check_hyperparam(*p, v, &why)) throw std::runtime_error("training config: " + key + " " + why);
+  o->set(key, v);
+}
+
+template <class Ar>
+void load_settings(Ar& ar, uint32_t version, TrainConfig& c) {
+  uint32_t vocab_size = 0;
+  ar(vocab_size);
+  TrainOverrides o;
+  if (version == 1) {
+    for (const char* key : kV1Settings) read_setting(ar, key, &o);
+  } else {
+    cereal::size_type n = 0;
+    ar(cereal::make_size_tag(n));
+    if (n > 4 * hyperparams().size()) throw std::runtime_error("implausible number of settings");
+    for (cereal::size_type i = 0; i < n; ++i) {
+      std::string key;
+      ar(key);
+      read_setting(ar, key, &o);
+    }
+  }
+  std::string why;
+  if (!resolve_config(o, &c, &why)) throw std::runtime_error("training config: " + why);
+  c.model.vocab_size = vocab_size;
+  Error e;
+  if (validate_config(c.model, &e) != Status::ok)
+    throw std::runtime_error(std::string("model config: ") + e.message);
+}
+
 template <class Ar>
 void save_body(Ar& ar, const TrainState& s) {
-  const TrainConfig& c = s.config;
-  const Config& m = c.model;
-  std::vector<uint8_t> mixers;
-  for (uint32_t l = 0; l < m.n_layer; ++l) mixers.push_back(uint8_t(m.mixers[l]));
   ar(std::string("causalgen-train-state"));
-  ar(m.vocab_size, m.block_size, m.n_layer, m.n_embd, m.n_head, m.bias, m.pos_emb, mixers);
-  ar(c.base, c.batch_size, c.max_iters, c.warmup_iters, c.lr_decay_iters, c.learning_rate,
-     c.min_lr, c.weight_decay, c.beta1, c.beta2, c.grad_clip, c.dropout, c.eval_interval,
-     c.eval_iters, c.ckpt_interval, c.log_interval, c.seed, c.threads);
+  save_settings(ar, s.config);
   ar(s.vocab);
   save_flat(ar, s.params);
   save_flat(ar, s.m);
@@ -73,25 +166,12 @@ void save_body(Ar& ar, const TrainState& s) {
 }
 
 template <class Ar>
-void load_body(Ar& ar, TrainState& s) {
+void load_body(Ar& ar, uint32_t version, TrainState& s) {
   std::string tag;
   ar(tag);
   if (tag != "causalgen-train-state") throw std::runtime_error("unexpected body tag");
-  TrainConfig& c = s.config;
-  Config& m = c.model;
-  std::vector<uint8_t> mixers;
-  ar(m.vocab_size, m.block_size, m.n_layer, m.n_embd, m.n_head, m.bias, m.pos_emb, mixers);
-  if (mixers.size() != m.n_layer || m.n_layer > kMaxLayers)
-    throw std::runtime_error("mixer list does not match n_layer");
-  for (uint32_t l = 0; l < m.n_layer; ++l) m.mixers[l] = Mixer(mixers[l]);
-  Error e;
-  if (validate_config(m, &e) != Status::ok)
-    throw std::runtime_error(std::string("model config: ") + e.message);
-  ar(c.base, c.batch_size, c.max_iters, c.warmup_iters, c.lr_decay_iters, c.learning_rate,
-     c.min_lr, c.weight_decay, c.beta1, c.beta2, c.grad_clip, c.dropout, c.eval_interval,
-     c.eval_iters, c.ckpt_interval, c.log_interval, c.seed, c.threads);
-  std::string why;
-  if (!validate_train_config(c, &why)) throw std::runtime_error("training config: " + why);
+  load_settings(ar, version, s.config);
+  const Config& m = s.config.model;
   ar(s.vocab);
   if (s.vocab.size() != m.vocab_size)
     throw std::runtime_error("vocabulary has " + std::to_string(s.vocab.size()) +
@@ -152,9 +232,9 @@ bool decode_checkpoint(const uint8_t* data, size_t size, const std::string& name
   }
   if (std::memcmp(data, kMagic, 8) != 0) return fail("not a causalgen checkpoint (bad magic)");
   const uint32_t version = get_u32(data + 8);
-  if (version != kCheckpointVersion)
+  if (version < kOldestCheckpointVersion || version > kCheckpointVersion)
     return fail("checkpoint format version " + std::to_string(version) + "; this build reads " +
-                std::to_string(kCheckpointVersion));
+                std::to_string(kOldestCheckpointVersion) + " to " + std::to_string(kCheckpointVersion));
   if (get_u32(data + 12) != 0) return fail("corrupt checkpoint header (reserved field not zero)");
   const uint64_t body = get_u64(data + 16);
   if (body != size - kCheckpointHeader)
@@ -170,7 +250,7 @@ bool decode_checkpoint(const uint8_t* data, size_t size, const std::string& name
     std::istringstream in(std::string(reinterpret_cast<const char*>(data + kCheckpointHeader), body),
                           std::ios::binary);
     cereal::PortableBinaryInputArchive ar(in);
-    load_body(ar, s);
+    load_body(ar, version, s);
   } catch (const std::exception& e) {
     return fail(std::string("malformed checkpoint: ") + e.what());
   }

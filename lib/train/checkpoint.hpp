@@ -27,7 +27,10 @@
 
 namespace causalgen::train {
 
-constexpr uint32_t kCheckpointVersion = 1;
+// Version 2 stores the settings by key (hyperparams.hpp); version 1 (a fixed
+// list) still loads.
+constexpr uint32_t kCheckpointVersion = 2;
+constexpr uint32_t kOldestCheckpointVersion = 1;
 constexpr size_t kCheckpointHeader = 28;
 
 // In a run's output folder.

@@ -52,16 +52,8 @@ bool prepare(const TrainRunOptions& o, TrainState* s, TextData* data, std::strin
       return false;
     }
     if (!load_checkpoint(last, s, err)) return false;
-    if (!check_resume_overrides(o.overrides, s->config, err)) return false;
     TrainConfig& c = s->config;
-    const TrainOverrides& ov = o.overrides;
-    if (ov.max_iters) c.max_iters = *ov.max_iters;
-    if (ov.eval_interval) c.eval_interval = *ov.eval_interval;
-    if (ov.eval_iters) c.eval_iters = *ov.eval_iters;
-    if (ov.ckpt_interval) c.ckpt_interval = *ov.ckpt_interval;
-    if (ov.log_interval) c.log_interval = *ov.log_interval;
-    if (ov.threads) c.threads = *ov.threads;
-    if (!validate_train_config(c, err)) return false;
+    if (!apply_resume_overrides(o.overrides, &c, err)) return false;
     set_threads(c.threads ? int(c.threads) : int(s->threads));
     s->threads = uint32_t(threads());
     c.threads = s->threads;

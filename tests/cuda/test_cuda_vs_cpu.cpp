@@ -34,20 +34,20 @@ std::string write_text() {
 
 train::TrainConfig small_train_config(const std::string& mixer) {
   train::TrainOverrides ov;
-  ov.base = "tiny";
+  ov.set("base", "tiny");
   std::vector<Mixer> ms;
   std::string err;
   REQUIRE(train::parse_mixer_list(mixer, &ms, &err));
-  ov.mixers = ms;
-  ov.n_layer = uint32_t(ms.size() > 1 ? ms.size() : 2);
-  ov.n_embd = 48;
-  ov.n_head = 4;
-  ov.block_size = 32;
-  ov.batch_size = 4;
-  ov.max_iters = 20;
-  ov.warmup_iters = 2;
-  ov.threads = 1;
-  ov.dropout = 0.0;
+  ov.set("mixer", ms);
+  ov.set("n_layer", ms.size() > 1 ? ms.size() : 2);
+  ov.set("n_embd", 48);
+  ov.set("n_head", 4);
+  ov.set("block_size", 32);
+  ov.set("batch_size", 4);
+  ov.set("max_iters", 20);
+  ov.set("warmup_iters", 2);
+  ov.set("threads", 1);
+  ov.set("dropout", 0.0);
   train::TrainConfig c;
   REQUIRE(train::resolve_config(ov, &c, &err));
   return c;

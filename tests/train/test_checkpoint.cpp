@@ -19,9 +19,10 @@ namespace {
 TrainState make_state() {
   TrainConfig c;
   TrainOverrides o;
-  o.n_layer = 2, o.n_embd = 16, o.block_size = 8, o.batch_size = 2, o.max_iters = 10;
-  o.mixers = std::vector<Mixer>{Mixer::max_avg, Mixer::attention};
-  o.n_head = 2;
+  o.set("n_layer", 2), o.set("n_embd", 16), o.set("block_size", 8), o.set("batch_size", 2);
+  o.set("max_iters", 10);
+  o.set("mixer", MixerList{Mixer::max_avg, Mixer::attention});
+  o.set("n_head", 2);
   std::string err;
   REQUIRE(resolve_config(o, &c, &err));
   TextData d;
@@ -115,8 +116,10 @@ TEST_CASE("checkpoint: a changed byte anywhere is caught", "[train][checkpoint]"
   b[0] = 'X';
   CHECK(decode_error(b).find("bad magic") != std::string::npos);
   b = bytes;
-  b[8] = 2;
-  CHECK(decode_error(b).find("version 2") != std::string::npos);
+  b[8] = 3;
+  CHECK(decode_error(b).find("version 3") != std::string::npos);
+  b[8] = 0;
+  CHECK(decode_error(b).find("version 0") != std::string::npos);
 }
 
 TEST_CASE("checkpoint: foreign files are not checkpoints", "[train][checkpoint]") {

@@ -20,11 +20,11 @@ TEST_CASE("end to end: 250 steps of tiny on tiny Shakespeare reach val loss < 2.
   TrainRunOptions ro;
   ro.data_path = train_test::shakespeare_path();
   ro.out_dir = d.file("run");
-  ro.overrides.base = "tiny";
-  ro.overrides.mixers = std::vector<Mixer>{Mixer::max_avg};
-  ro.overrides.max_iters = 250;
-  ro.overrides.eval_interval = 125;
-  ro.overrides.threads = 2;
+  ro.overrides.set("base", "tiny");
+  ro.overrides.set("mixer", MixerList{Mixer::max_avg});
+  ro.overrides.set("max_iters", 250);
+  ro.overrides.set("eval_interval", 125);
+  ro.overrides.set("threads", 2);
   ro.out = nullptr;
   TrainRunResult r;
   std::string err;

@@ -21,8 +21,8 @@ namespace {
 void check_export(TrainOverrides o, const TextData& data) {
   std::string err;
   TrainConfig c;
-  o.batch_size = 4, o.block_size = 32, o.n_embd = 32, o.n_head = 4, o.max_iters = 30;
-  o.warmup_iters = 2, o.learning_rate = 3e-3;
+  o.set("batch_size", 4), o.set("block_size", 32), o.set("n_embd", 32), o.set("n_head", 4);
+  o.set("max_iters", 30), o.set("warmup_iters", 2), o.set("learning_rate", 3e-3);
   REQUIRE(resolve_config(o, &c, &err));
   TrainState s;
   init_state(c, data, &s);
@@ -75,24 +75,24 @@ TEST_CASE("export: core forward on the model file == trainer forward", "[train][
   for (Mixer mx : {Mixer::max, Mixer::min, Mixer::max_avg, Mixer::min_avg, Mixer::attention}) {
     INFO("mixer " << mixer_name(mx));
     TrainOverrides o;
-    o.n_layer = 2;
-    o.mixers = std::vector<Mixer>{mx};
+    o.set("n_layer", 2);
+    o.set("mixer", MixerList{mx});
     check_export(o, data);
   }
   {
     INFO("hybrid, no bias, no position embedding");
     TrainOverrides o;
-    o.mixers = std::vector<Mixer>{Mixer::min_avg, Mixer::attention, Mixer::max};
-    o.bias = false;
-    o.pos_emb = false;
+    o.set("mixer", MixerList{Mixer::min_avg, Mixer::attention, Mixer::max});
+    o.set("bias", false);
+    o.set("pos_emb", false);
     check_export(o, data);
   }
   {
     INFO("shift mixers with position embedding");
     TrainOverrides o;
-    o.n_layer = 2;
-    o.mixers = std::vector<Mixer>{Mixer::max_avg};
-    o.pos_emb = true;
+    o.set("n_layer", 2);
+    o.set("mixer", MixerList{Mixer::max_avg});
+    o.set("pos_emb", true);
     check_export(o, data);
   }
 }

@@ -19,12 +19,13 @@ namespace {
 
 TrainOverrides small_run(uint32_t threads) {
   TrainOverrides o;
-  o.n_layer = 2, o.n_embd = 32, o.n_head = 2, o.block_size = 16, o.batch_size = 4;
-  o.max_iters = 24, o.eval_interval = 8, o.eval_iters = 2, o.warmup_iters = 5;
-  o.mixers = std::vector<Mixer>{Mixer::max_avg, Mixer::attention};
-  o.dropout = 0.1;  // the masks must continue exactly too
-  o.threads = threads;
-  o.seed = 99;
+  o.set("n_layer", 2), o.set("n_embd", 32), o.set("n_head", 2), o.set("block_size", 16);
+  o.set("batch_size", 4), o.set("max_iters", 24), o.set("eval_interval", 8);
+  o.set("eval_iters", 2), o.set("warmup_iters", 5);
+  o.set("mixer", MixerList{Mixer::max_avg, Mixer::attention});
+  o.set("dropout", 0.1);  // the masks must continue exactly too
+  o.set("threads", threads);
+  o.set("seed", 99);
   return o;
 }
 
@@ -113,19 +114,19 @@ TEST_CASE("resume: guard rails give clear errors", "[train][resume]") {
   // A finished run: a fresh run may not overwrite it; a resume may not
   // change the model or the optimisation, but may extend max_iters.
   TrainOverrides o = small_run(1);
-  o.max_iters = 4;
+  o.set("max_iters", 4);
   REQUIRE(run(data, d.file("r"), o, false, 0, &err) == 0);
   CHECK(run(data, d.file("r"), o, false, 0, &err) == 1);
   CHECK(err.find("already holds a run") != std::string::npos);
   TrainOverrides lr;
-  lr.learning_rate = 0.1;
+  lr.set("learning_rate", 0.1);
   CHECK(run(data, d.file("r"), lr, true, 0, &err) == 1);
   CHECK(err.find("learning_rate 0.1 differs from its 0.001") != std::string::npos);
   // The same settings given again are fine (the same command plus --resume).
-  o.max_iters = 5;
+  o.set("max_iters", 5);
   CHECK(run(data, d.file("r"), o, true, 0, &err) == 0);
   TrainOverrides more;
-  more.max_iters = 6;
+  more.set("max_iters", 6);
   INFO(err);
   CHECK(run(data, d.file("r"), more, true, 0, &err) == 0);
   CHECK(load(d.file("r") + "/ckpt_last.cgc").step == 6);
@@ -136,7 +137,7 @@ TEST_CASE("resume: guard rails give clear errors", "[train][resume]") {
   CHECK(err.find("not the text this run was trained on") != std::string::npos);
   // A window larger than the data.
   TrainOverrides big = small_run(1);
-  big.block_size = 5000;
+  big.set("block_size", 5000);
   CHECK(run(data, d.file("big"), big, false, 0, &err) == 1);
   CHECK(err.find("fewer than one window") != std::string::npos);
 }
