@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "host/mixer_names.hpp"
 #include "host/model_io.hpp"
 
 namespace causalgen::train {
@@ -199,7 +200,7 @@ bool parse_mixer_list(const std::string& s, std::vector<Mixer>* out, std::string
   while (std::getline(ss, item, ',')) {
     Mixer m;
     if (!parse_mixer(item.c_str(), &m)) {
-      *err = "unknown mixer '" + item + "' (max, min, max-avg, min-avg, attention)";
+      *err = "unknown mixer '" + item + "' (" + host::mixer_names() + ")";
       return false;
     }
     out->push_back(m);
