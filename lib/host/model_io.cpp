@@ -1,6 +1,7 @@
 #include "model_io.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,22 +28,37 @@ bool read_file(const std::string& path, AlignedBytes* out, std::string* error) {
     *error = path + ": " + std::strerror(errno);
     return false;
   }
+  // A regular file is read once into its final buffer (no growing copy:
+  // this is most of a short generation's start-up); anything else (a pipe)
+  // is read in chunks.
+  struct stat st {};
   std::vector<uint8_t> buf;
-  uint8_t chunk[1 << 16];
-  size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) buf.insert(buf.end(), chunk, chunk + n);
-  const bool bad = std::ferror(f);
+  size_t size = 0;
+  bool bad = false;
+  if (::fstat(::fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+    size = size_t(st.st_size);
+    *out = aligned_bytes(size);
+    if (out->data) size = std::fread(out->data.get(), 1, size, f);
+    bad = out->data && (std::ferror(f) || std::fgetc(f) != EOF);  // short, or grew meanwhile
+    out->size = size;
+  } else {
+    uint8_t chunk[1 << 16];
+    size_t n;
+    while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) buf.insert(buf.end(), chunk, chunk + n);
+    bad = std::ferror(f);
+    size = buf.size();
+    *out = aligned_bytes(size);
+    if (out->data && size) std::memcpy(out->data.get(), buf.data(), size);
+  }
   std::fclose(f);
   if (bad) {
     *error = path + ": read error";
     return false;
   }
-  *out = aligned_bytes(buf.size());
   if (!out->data) {
     *error = path + ": out of memory";
     return false;
   }
-  if (!buf.empty()) std::memcpy(out->data.get(), buf.data(), buf.size());
   return true;
 }
 
