@@ -25,8 +25,10 @@ rows = [list(map(float, l.split())) for l in sys.stdin]
 med = lambda k: sorted(r[k] for r in rows)[len(rows) // 2]
 print("GNU time: wall %.0f ms (min %.0f), user+sys %.0f ms (10 ms steps), peak RSS %.1f MB" %
       (med(0) * 1e3, min(r[0] for r in rows) * 1e3, med(1) * 1e3, med(2) / 1024))'
-# CPU time to the microsecond, where perf is installed.
+# CPU and wall time to the microsecond (GNU time counts in 10 ms steps),
+# where perf is installed.
 if command -v perf > /dev/null; then
   perf stat -r "$n" -e task-clock "$exe" "$@" 2>&1 > /dev/null |
-    awk '/task-clock/ {printf "perf: %s ms CPU (task-clock, mean)\n", $1}'
+    awk '/task-clock/ {cpu = $1} /time elapsed/ {wall = $1 * 1000}
+         END {printf "perf: %s ms CPU (task-clock), %.1f ms wall, means\n", cpu, wall}'
 fi
