@@ -1,10 +1,8 @@
-// `causalgen bench train --device cuda`: tokens/s and ms/iteration of the CUDA
-// trainer for a shape and mixer, on random tokens (speed does not depend on
-// the text). Declared always; defined only in CUDA builds.
+// `causalgen bench train --device cuda`: tokens/s and ms/iteration of a
+// training backend (the CUDA one) for a shape and mixer, on random tokens
+// (speed does not depend on the text).
 #pragma once
-#include <string>
-
-#include "causalgen/config.hpp"
+#include "train/backend.hpp"
 
 namespace causalgen::cli {
 
@@ -13,8 +11,9 @@ struct CudaBenchResult {
   float final_loss = 0;
 };
 
-// False with *error when CUDA is not built in or no GPU is present.
-bool bench_train_cuda(const Config& c, uint32_t batch, uint32_t block, float dropout, bool bf16,
-                      uint32_t iters, CudaBenchResult* out, std::string* error);
+// b was made with options o; random weights, 10 warm-up steps, then iters
+// timed steps.
+CudaBenchResult bench_train_backend(train::Backend& b, const train::BackendOptions& o,
+                                    uint32_t iters);
 
 }  // namespace causalgen::cli

@@ -111,8 +111,8 @@ int run_bench_generate(const BenchOptions& o) {
 
 }  // namespace
 
-void add_bench(CLI::App& app, int& exit_code) {
-  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (figures for docs/benchmarks.md)");
+CLI::App* add_bench(CLI::App& app, int& exit_code) {
+  CLI::App* bench = app.add_subcommand("bench", kBenchDescription);
   bench->require_subcommand(1);
   auto o = std::make_shared<BenchOptions>();
   CLI::App* gen = bench->add_subcommand("generate", "Generation chars/s and state bytes by position");
@@ -124,7 +124,7 @@ void add_bench(CLI::App& app, int& exit_code) {
   gen->add_option("--seconds", o->seconds, "Seconds measured at each position")->check(CLI::Range(0.01, 600.0));
   gen->add_option("--seed", o->seed, "Seed for weights and sampling");
   gen->callback([o, &exit_code] { exit_code = run_bench_generate(*o); });
-  add_bench_train(bench, exit_code);
+  return bench;
 }
 
 }  // namespace causalgen::cli

@@ -12,6 +12,7 @@
 
 #include "bench_train_cuda.hpp"
 #include "commands.hpp"
+#include "train/backend_library.hpp"
 #include "train/gemm.hpp"
 #include "train/text_data.hpp"
 #include "train/trainer.hpp"
@@ -85,10 +86,10 @@ int run_bench_train_cuda(const BenchTrainOptions& o) {
     train::TrainConfig c;
     if (!train::resolve_config(ov, &c, &err)) return error(err);
     c.model.vocab_size = 65;
-    CudaBenchResult r;
-    if (!bench_train_cuda(c.model, c.batch_size, c.model.block_size, c.dropout,
-                          o.precision == "bf16", o.steps, &r, &err))
-      return error("--device cuda: " + err);
+    const train::BackendOptions bo = train::backend_options(c, o.precision == "bf16");
+    const std::unique_ptr<train::Backend> b = train::open_cuda_backend(bo, &err);
+    if (!b) return error(err);
+    const CudaBenchResult r = bench_train_backend(*b, bo, o.steps);
     std::printf("| %s | %llu | %.3f | %.0f | %.1f |\n", mx.c_str(),
                 static_cast<unsigned long long>(c.model.parameter_count()), r.ms_per_iter,
                 r.tokens_per_s, r.tflops);
@@ -172,8 +173,7 @@ int run_bench_train(const BenchTrainOptions& o) {
 
 void add_bench_train(CLI::App* bench, int& exit_code) {
   auto o = std::make_shared<BenchTrainOptions>();
-  CLI::App* sub = bench->add_subcommand(
-      "train", "Trainer tokens/s and GFLOP/s: CPU (beside BLAS sgemm GFLOP/s) or CUDA");
+  CLI::App* sub = bench->add_subcommand("train", trainer_description("bench", "train"));
   sub->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   sub->add_option("--precision", o->precision, "CUDA products: bf16 or f32")
       ->check(CLI::IsMember({"bf16", "f32"}));

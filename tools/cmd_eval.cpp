@@ -104,8 +104,7 @@ int run_eval(const EvalFlags& f, bool seed_given) {
 
 void add_eval(CLI::App& app, int& exit_code) {
   auto f = std::make_shared<EvalFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "eval", "Mean cross-entropy of a checkpoint or model file on a split of a text");
+  CLI::App* sub = app.add_subcommand("eval", trainer_description("", "eval"));
   auto* ck = sub->add_option("--checkpoint", f->checkpoint, "Training checkpoint (.cgc)");
   auto* md = sub->add_option("--model", f->model, "Model file (.cgm)");
   ck->excludes(md);

@@ -13,7 +13,7 @@ void add_export(CLI::App& app, int& exit_code) {
   auto ck = std::make_shared<std::string>();
   auto o = std::make_shared<host::OutputOptions>();
   o->dtype = "f32";
-  CLI::App* sub = app.add_subcommand("export", "Write a checkpoint's model as a model file (.cgm)");
+  CLI::App* sub = app.add_subcommand("export", trainer_description("", "export"));
   sub->add_option("--checkpoint", *ck, "Training checkpoint (.cgc)")->required();
   sub->add_option("--out", o->out, "Model file to write (atomically), or C source with --c-array")->required();
   add_output_options(sub, *o, "Weight matrices as f32 (default) or int8 (per-group symmetric)");

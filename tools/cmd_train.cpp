@@ -81,10 +81,7 @@ struct TrainFlags {
 
 void add_train(CLI::App& app, int& exit_code) {
   auto f = std::make_shared<TrainFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "train",
-      "Train a model on a text file (CPU, or CUDA with --device cuda). Writes DIR/ckpt_last.cgc, DIR/ckpt_best.cgc, "
-      "DIR/log.csv, DIR/eval.csv, DIR/loss.svg, DIR/config.json");
+  CLI::App* sub = app.add_subcommand("train", trainer_description("", "train"));
   sub->add_option("--data", f->data, "Training text (UTF-8); first 90% trains, last 10% validates")
       ->required();
   sub->add_option("--out", f->out, "Output folder for checkpoints and logs")->required();

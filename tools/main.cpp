@@ -1,20 +1,62 @@
 // causalgen: the command line for generating, inspecting, training,
-// evaluating, exporting and benchmarking models.
+// evaluating, exporting and benchmarking models. This executable links the
+// core only; the trainer's commands (kTrainerCommands) run in
+// causalgen-train, which it executes in its place with the same arguments,
+// so that generating a character loads no BLAS, OpenMP or CUDA.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
 
 #include "commands.hpp"
+#include "host/executable_dir.hpp"
+
+namespace {
+
+using causalgen::cli::kTrainerCommands;
+
+// True if argv names a command of causalgen-train ("train ...", "bench train ...").
+bool is_trainer_command(int argc, char** argv) {
+  for (const auto& c : kTrainerCommands) {
+    const bool nested = *c.parent != '\0';
+    const int at = nested ? 2 : 1;
+    if (argc <= at || std::string_view(argv[at]) != c.name) continue;
+    if (!nested || std::string_view(argv[1]) == c.parent) return true;
+  }
+  return false;
+}
+
+// Replaces this process by causalgen-train with the same arguments (argv[0]
+// too, so usage lines and messages read as before); returns only on failure.
+int run_trainer(char** argv) {
+  const std::string path =
+      causalgen::host::executable_dir() + "/" + causalgen::cli::kTrainerExecutable;
+  ::execv(path.c_str(), argv);
+  return causalgen::cli::error(std::string(argv[1]) + " runs in " + path + ", which cannot run: " +
+                               std::strerror(errno) + " (build the causalgen-train target)");
+}
+
+// The trainer's commands in this executable's help; they never run here.
+void add_trainer_listing(CLI::App& app, CLI::App* bench) {
+  for (const auto& c : kTrainerCommands)
+    (*c.parent ? bench : &app)->add_subcommand(c.name, c.description)->allow_extras();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"causalgen: attention-free, fixed-state character language models"};
+  if (is_trainer_command(argc, argv)) return run_trainer(argv);
+  CLI::App app{causalgen::cli::kAppDescription};
   app.require_subcommand(1);
   int exit_code = 0;
   causalgen::cli::add_generate(app, exit_code);
   causalgen::cli::add_info(app, exit_code);
-  causalgen::cli::add_bench(app, exit_code);
+  CLI::App* bench = causalgen::cli::add_bench(app, exit_code);
   causalgen::cli::add_convert(app, exit_code);
-  causalgen::cli::add_train(app, exit_code);
-  causalgen::cli::add_eval(app, exit_code);
-  causalgen::cli::add_export(app, exit_code);
+  add_trainer_listing(app, bench);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -22,11 +64,3 @@ int main(int argc, char** argv) {
   }
   return exit_code;
 }
-
-namespace causalgen::cli {
-int error(const std::string& message) {
-  std::fflush(stdout);
-  std::fprintf(stderr, "causalgen: error: %s\n", message.c_str());
-  return 1;
-}
-}  // namespace causalgen::cli

@@ -1,5 +1,6 @@
 // The GPT forward and backward on one GPU, top to bottom, over the flat
-// parameter buffer (canonical order of the core's model file).
+// parameter buffer (canonical order of the core's model file): the CUDA
+// implementation of train::Backend.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -8,7 +9,7 @@
 #include <vector>
 
 #include "causalgen/tensors.hpp"
-#include "causalgen_cuda/trainer.hpp"
+#include "causalgen_cuda/backend.hpp"
 #include "common.cuh"
 #include "gemm.cuh"
 #include "layers.cuh"
@@ -58,9 +59,9 @@ template <class T>
 const T* at(const T* base, size_t off) { return off == kAbsent ? nullptr : base + off; }
 
 template <class A>
-class GptTrainer final : public Trainer {
+class GptBackend final : public CudaBackend {
  public:
-  GptTrainer(const Config& c, const TrainerOptions& o)
+  GptBackend(const Config& c, const train::BackendOptions& o)
       : cfg_(c), opt_(o), off_(compute_offsets(c)), gemm_(sizeof(A) == 2) {
     B_ = int(o.batch_size), T_ = int(o.block_size), N_ = B_ * T_;
     C_ = int(c.n_embd), V_ = int(c.vocab_size), H_ = int(c.n_head), L_ = int(c.n_layer);
@@ -111,7 +112,7 @@ class GptTrainer final : public Trainer {
       if (c.mixers[l] == Mixer::attention) attn_index_[l] = a++;
   }
 
-  ~GptTrainer() override {
+  ~GptBackend() override {
     cudaStreamSynchronize(stream_);
     for (int i = 0; i < 2; ++i) {
       if (pinned_[i]) cudaFreeHost(pinned_[i]);
@@ -123,41 +124,45 @@ class GptTrainer final : public Trainer {
   void set_parameters(const float* p) override {
     CG_CUDA_CHECK(cudaMemcpy(params_.ptr, p, P_ * 4, cudaMemcpyHostToDevice));
   }
-  void set_adam_state(const float* m, const float* v) override {
+  std::string description() const override {
+    return "CUDA: " + device_name() + (sizeof(A) == 2 ? ", bf16 products" : ", f32");
+  }
+
+  void set_moments(const float* m, const float* v) override {
     CG_CUDA_CHECK(cudaMemcpy(m_.ptr, m, P_ * 4, cudaMemcpyHostToDevice));
     CG_CUDA_CHECK(cudaMemcpy(v_.ptr, v, P_ * 4, cudaMemcpyHostToDevice));
   }
   void get_parameters(float* p) override { download(p, params_.ptr); }
-  void get_adam_state(float* m, float* v) override {
+  void get_moments(float* m, float* v) override {
     download(m, m_.ptr);
     download(v, v_.ptr);
   }
   void get_gradients(float* g) override { download(g, grads_.ptr); }
 
-  float forward_backward(const uint32_t* inputs, const uint32_t* targets, uint64_t step) override {
+  // Queued, no wait. Dropout masks count steps from 1 (steps_done + 1).
+  void forward_backward(const uint32_t* inputs, const uint32_t* targets,
+                        uint64_t steps_done) override {
     stage(inputs, targets);
-    forward(true, step);
-    backward(step);
-    return read_scalar(0);
+    forward(true, steps_done + 1);
+    backward(steps_done + 1);
   }
 
-  void train_step(const uint32_t* inputs, const uint32_t* targets, const AdamWParams& p,
-                  uint64_t step) override {
-    stage(inputs, targets);
-    forward(true, step);
-    backward(step);
+  // Queued, no wait; the norm stays on the device for the clip.
+  void optimizer_step(const train::OptimizerStep& s) override {
     float* norm = scalars_.ptr + 1;
-    grad_norm(norm, grads_.ptr, P_, partial_.ptr, stream_);
-    const float bc1 = 1.0f - std::pow(p.beta1, float(step));
-    const float bc2 = 1.0f - std::pow(p.beta2, float(step));
-    adamw_update(params_.ptr, m_.ptr, v_.ptr, grads_.ptr, decay_.ptr, P_, p.lr, p.beta1, p.beta2,
-                 p.eps, p.weight_decay, bc1, bc2, norm, p.grad_clip, stream_);
+    cuda::grad_norm(norm, grads_.ptr, P_, partial_.ptr, stream_);
+    const float beta1 = float(s.adamw.beta1), beta2 = float(s.adamw.beta2);
+    const float bc1 = 1.0f - std::pow(beta1, float(s.t));
+    const float bc2 = 1.0f - std::pow(beta2, float(s.t));
+    adamw_update(params_.ptr, m_.ptr, v_.ptr, grads_.ptr, decay_.ptr, P_, float(s.lr), beta1,
+                 beta2, float(s.adamw.eps), float(s.adamw.weight_decay), bc1, bc2, norm,
+                 float(s.grad_clip), stream_);
   }
 
-  float last_loss() override { return read_scalar(0); }
-  float last_grad_norm() override { return read_scalar(1); }
+  double loss() override { return read_scalar(0); }
+  double grad_norm() override { return read_scalar(1); }
 
-  float eval_loss(const uint32_t* inputs, const uint32_t* targets) override {
+  double eval_loss(const uint32_t* inputs, const uint32_t* targets) override {
     stage(inputs, targets);
     forward(false, 0);
     return read_scalar(0);
@@ -383,7 +388,7 @@ class GptTrainer final : public Trainer {
   }
 
   Config cfg_;
-  TrainerOptions opt_;
+  train::BackendOptions opt_;
   Offsets off_;
   Gemm gemm_;
   cudaStream_t stream_ = nullptr;
@@ -429,8 +434,8 @@ std::string device_name() {
   return prop.name;
 }
 
-std::unique_ptr<Trainer> Trainer::create(const Config& c, const TrainerOptions& o,
-                                         std::string* error) {
+std::unique_ptr<CudaBackend> create_backend(const train::BackendOptions& o, std::string* error) {
+  const Config& c = o.model;
   try {
     if (!device_available(error)) return nullptr;
     if (o.block_size < 1 || o.block_size > c.block_size || o.batch_size < 1) {
@@ -441,8 +446,8 @@ std::unique_ptr<Trainer> Trainer::create(const Config& c, const TrainerOptions& 
       *error = "the CUDA trainer needs an even n_embd";
       return nullptr;
     }
-    if (o.precision == Precision::bf16) return std::make_unique<GptTrainer<__nv_bfloat16>>(c, o);
-    return std::make_unique<GptTrainer<float>>(c, o);
+    if (o.bf16) return std::make_unique<GptBackend<__nv_bfloat16>>(c, o);
+    return std::make_unique<GptBackend<float>>(c, o);
   } catch (const std::exception& e) {
     *error = e.what();
     return nullptr;

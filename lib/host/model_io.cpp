@@ -1,6 +1,8 @@
 #include "model_io.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,13 +12,17 @@
 
 namespace causalgen::host {
 
+void ReleaseBytes::operator()(uint8_t* p) const {
+  if (mapped) ::munmap(p, mapped);
+  else std::free(p);
+}
+
 AlignedBytes aligned_bytes(size_t n) {
   AlignedBytes b;
   const size_t rounded = (n + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded ? rounded : 64);
   if (!p) return b;
-  b.data = std::unique_ptr<uint8_t[], void (*)(uint8_t*)>(static_cast<uint8_t*>(p),
-                                                          [](uint8_t* q) { std::free(q); });
+  b.data = std::unique_ptr<uint8_t[], ReleaseBytes>(static_cast<uint8_t*>(p), ReleaseBytes{});
   b.size = n;
   return b;
 }
@@ -27,24 +33,60 @@ bool read_file(const std::string& path, AlignedBytes* out, std::string* error) {
     *error = path + ": " + std::strerror(errno);
     return false;
   }
+  // A regular file is read once into its final buffer (no growing copy:
+  // this is most of a short generation's start-up); anything else (a pipe)
+  // is read in chunks.
+  struct stat st {};
   std::vector<uint8_t> buf;
-  uint8_t chunk[1 << 16];
-  size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) buf.insert(buf.end(), chunk, chunk + n);
-  const bool bad = std::ferror(f);
+  size_t size = 0;
+  bool bad = false;
+  if (::fstat(::fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+    size = size_t(st.st_size);
+    *out = aligned_bytes(size);
+    if (out->data) size = std::fread(out->data.get(), 1, size, f);
+    bad = out->data && (std::ferror(f) || std::fgetc(f) != EOF);  // short, or grew meanwhile
+    out->size = size;
+  } else {
+    uint8_t chunk[1 << 16];
+    size_t n;
+    while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) buf.insert(buf.end(), chunk, chunk + n);
+    bad = std::ferror(f);
+    size = buf.size();
+    *out = aligned_bytes(size);
+    if (out->data && size) std::memcpy(out->data.get(), buf.data(), size);
+  }
   std::fclose(f);
   if (bad) {
     *error = path + ": read error";
     return false;
   }
-  *out = aligned_bytes(buf.size());
   if (!out->data) {
     *error = path + ": out of memory";
     return false;
   }
-  if (!buf.empty()) std::memcpy(out->data.get(), buf.data(), buf.size());
   return true;
 }
+
+namespace {
+
+// A regular, non-empty file mapped read-only; false (nothing set) if it
+// cannot be, so that the caller reads it instead.
+bool map_file(const std::string& path, AlignedBytes* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  void* p = MAP_FAILED;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) return false;
+  out->data = std::unique_ptr<uint8_t[], ReleaseBytes>(static_cast<uint8_t*>(p),
+                                                       ReleaseBytes{size_t(st.st_size)});
+  out->size = size_t(st.st_size);
+  return true;
+}
+
+}  // namespace
 
 bool write_file_atomic(const std::string& path, const void* data, size_t n, std::string* error) {
   const std::string tmp = path + ".tmp";
@@ -80,7 +122,7 @@ bool write_file_atomic(const std::string& path, const void* data, size_t n, std:
 }
 
 bool load_model(const std::string& path, LoadedModel* out, std::string* error) {
-  if (!read_file(path, &out->bytes, error)) return false;
+  if (!map_file(path, &out->bytes) && !read_file(path, &out->bytes, error)) return false;
   Error e;
   if (parse_model(out->bytes.data.get(), out->bytes.size, &out->model, &e) != Status::ok) {
     *error = path + ": " + status_name(e.status) + ": " + e.message;

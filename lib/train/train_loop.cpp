@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "host/model_io.hpp"
+#include "train/backend_library.hpp"
 #include "train/checkpoint.hpp"
 #include "train/gemm.hpp"
 #include "train/loss_plot.hpp"
@@ -111,8 +112,9 @@ int run_training(const TrainRunOptions& o, TrainRunResult* r, std::string* err) 
   Progress progress(o.out, live, c.log_interval);
   RunLog log;
   if (!log.open(o.out_dir, s, err)) return 1;
-  Trainer trainer(s);
-  if (o.cuda && !trainer.use_cuda(o.cuda_bf16, err)) return 1;
+  std::unique_ptr<Backend> gpu;
+  if (o.cuda && !(gpu = open_cuda_backend(backend_options(c, o.cuda_bf16), err))) return 1;
+  Trainer trainer = gpu ? Trainer(s, std::move(gpu)) : Trainer(s);
   r->parameters = m.parameter_count();
 
   progress.line(fmt("%s: %s %u layers x %u, mixers %s, %s%s parameters %s, vocab %u", 

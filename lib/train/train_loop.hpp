@@ -32,7 +32,7 @@ struct TrainRunOptions {
   const std::atomic<bool>* stop_flag = nullptr;
   std::FILE* out = stdout;   // progress; null: silent
   int live = -1;             // live status line: 1 on, 0 off, -1 iff out is a terminal
-  bool cuda = false;         // train on the GPU (cuda/); checkpoints are the same
+  bool cuda = false;         // train on the CUDA backend (backend_library.hpp); same checkpoints
   bool cuda_bf16 = true;     // bf16 products (else f32, for parity checks)
 };
 

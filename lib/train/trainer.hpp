@@ -1,5 +1,5 @@
 // Everything a training run is (TrainState: what a checkpoint stores) and the
-// one-step machinery over it (Trainer). Parameters, gradients and the AdamW
+// one-step machinery over it (Trainer, on a Backend). Parameters, gradients and the AdamW
 // moments are each one flat allocation in the core's canonical tensor order.
 #pragma once
 #include <atomic>
@@ -12,7 +12,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "train/adamw.hpp"
-#include "train/data_parallel.hpp"
+#include "train/backend.hpp"
 #include "train/lr_schedule.hpp"
 #include "train/rng.hpp"
 #include "train/text_data.hpp"
@@ -54,23 +54,24 @@ void init_state(const TrainConfig& cfg, const TextData& data, TrainState* s);
 LrSchedule schedule_of(const TrainConfig& c);
 AdamWParams adamw_of(const TrainConfig& c);
 
-namespace cuda_backend { struct Backend; }
+// The backend's settings for a run: its model, batch, window, dropout and
+// seed; bf16 products on CUDA unless told otherwise.
+BackendOptions backend_options(const TrainConfig& c, bool bf16 = true);
 
-// Steps use one data-parallel part per thread (data_parallel.hpp), or the
-// GPU (cuda/) when built with CUDA and asked for: the same batches, schedule
-// and AdamW; parameters and moments then live on the device between
-// sync_to_state() calls.
+// The training loop's step and evaluation over one Backend (the CPU's, or
+// the GPU's from backend_library.hpp): the same batches, schedule and AdamW
+// on any backend. A backend keeps its own parameters and moments between
+// sync_to_state() calls (the CPU backend works in the TrainState's buffers).
 class Trainer {
  public:
+  // On the CPU backend.
   explicit Trainer(TrainState& s);
+  // On the given backend, which receives s's parameters and moments now.
+  Trainer(TrainState& s, std::unique_ptr<Backend> backend);
   ~Trainer();
-  // The CUDA trainer, bf16 (or f32) products. False with *err if this build
-  // has no CUDA support or no GPU is present.
-  bool use_cuda(bool bf16, std::string* err);
-  bool on_cuda() const { return cuda_ != nullptr; }
-  std::string device_description() const;  // "CPU, 2 threads" or "CUDA: <GPU>, bf16"
-  // Copies the device's parameters and moments into the TrainState (before a
-  // checkpoint is written); nothing to do on the CPU.
+  std::string device_description() const { return backend_->description(); }
+  // Copies the backend's parameters and moments into the TrainState (before
+  // a checkpoint is written).
   void sync_to_state();
   // One optimizer step on a batch drawn from the training split: forward,
   // backward, clip, AdamW. Returns the batch loss; *grad_norm before clipping.
@@ -81,15 +82,12 @@ class Trainer {
   // False (nothing written) if *stop became true meanwhile.
   bool evaluate(const TextData& data, double* train_loss, double* val_loss,
                 const std::atomic<bool>* stop = nullptr);
-  DataParallelGpt& model() { return *gpt_; }
+  Backend& backend() { return *backend_; }
   TrainState& state() { return s_; }
 
  private:
   TrainState& s_;
-  std::unique_ptr<DataParallelGpt> gpt_;
-  std::unique_ptr<cuda_backend::Backend> cuda_;
-  bool cuda_bf16_ = true;
-  Flat grads_;
+  std::unique_ptr<Backend> backend_;
   std::vector<uint32_t> x_, y_;
 };
 

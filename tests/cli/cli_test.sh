@@ -111,6 +111,30 @@ case "$case_name" in
     # The attention layer's K/V cache (2 x T x C floats = 4096 bytes) is in the window model's state.
     [ "$s_win" -ge $((s_shift + 4096)) ] || fail "state bytes: shift $s_shift, window $s_win"
     ;;
+  lean)
+    # `causalgen` runs generation on the core alone: no BLAS, OpenMP or CUDA
+    # library is loaded (the trainer's commands run in causalgen-train).
+    libs=$(ldd "$exe") || fail "ldd failed"
+    if grep -Ei "blas|gomp|omp\.so|cuda|cublas|xtensor" <<<"$libs"; then fail "loads: $libs"; fi
+    run --help
+    [ "$rc" -eq 0 ] || fail "--help: exit $rc"
+    for c in generate info bench convert train eval export; do
+      grep -Eq "^ +$c( |$)" "$work/out" || fail "--help does not list $c: $(cat "$work/out")"
+    done
+    ;;
+  trainer_commands)
+    # The trainer's commands run in causalgen-train with the same arguments.
+    run train --help
+    [ "$rc" -eq 0 ] || fail "train --help: exit $rc: $(cat "$work/err")"
+    grep -q -- "--data" "$work/out" || fail "train --help lacks --data: $(cat "$work/out")"
+    run bench train --help
+    [ "$rc" -eq 0 ] && grep -q -- "--device" "$work/out" || fail "bench train --help: exit $rc"
+    expect_error "missing.cgc: No such file" export --checkpoint "$dir/missing.cgc" --out "$work/x.cgm"
+    # Without its sibling executable: one clear message, exit 1.
+    cp "$exe" "$work/causalgen"
+    exe="$work/causalgen" expect_error "causalgen-train.*cannot run" train --data x --out y
+    [ "$rc" -eq 1 ] || fail "missing causalgen-train: exit $rc"
+    ;;
   *)
     fail "unknown case"
     ;;

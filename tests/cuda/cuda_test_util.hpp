@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "causalgen_cuda/trainer.hpp"
+#include "causalgen_cuda/backend.hpp"
 
 inline void require_gpu() {
   std::string why;

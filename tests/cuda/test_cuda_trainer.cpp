@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "causalgen/causalgen.hpp"
-#include "causalgen_cuda/trainer.hpp"
+#include "causalgen_cuda/backend.hpp"
 #include "cuda_test_util.hpp"
 #include "host/random_model.hpp"
 
@@ -90,10 +90,10 @@ TEST_CASE("cuda f32 forward equals the core's forward", "[cuda]") {
       const Config c = small_config(mixers, pos);
       const auto params = host::random_parameters(c, 7, 0.2f, 0.1f, 0.1f);
       const uint32_t B = 3, T = 48;
-      cuda::TrainerOptions o;
-      o.batch_size = B, o.block_size = T, o.precision = cuda::Precision::f32;
+      train::BackendOptions o;
+      o.model = c, o.batch_size = B, o.block_size = T, o.bf16 = false;
       std::string err;
-      auto tr = cuda::Trainer::create(c, o, &err);
+      auto tr = cuda::create_backend(o, &err);
       REQUIRE(tr);
       tr->set_parameters(params.data());
       const Batch b = random_batch(c, B, T, 11);
@@ -116,14 +116,14 @@ TEST_CASE("cuda f32 gradients match finite differences of the core's loss", "[cu
     const Config c = small_config(mixers, std::string(name) == "attention");
     auto params = host::random_parameters(c, 3, 0.3f, 0.2f, 0.1f);
     const uint32_t B = 2, T = 40;  // a partial last segment
-    cuda::TrainerOptions o;
-    o.batch_size = B, o.block_size = T, o.precision = cuda::Precision::f32;
+    train::BackendOptions o;
+    o.model = c, o.batch_size = B, o.block_size = T, o.bf16 = false;
     std::string err;
-    auto tr = cuda::Trainer::create(c, o, &err);
+    auto tr = cuda::create_backend(o, &err);
     REQUIRE(tr);
     tr->set_parameters(params.data());
     const Batch b = random_batch(c, B, T, 5);
-    tr->forward_backward(b.x.data(), b.y.data(), 1);
+    tr->forward_backward(b.x.data(), b.y.data(), 0);
     std::vector<float> grads(params.size());
     tr->get_gradients(grads.data());
     // A few elements of every tensor, central differences in f32 (eps 2e-3).
@@ -163,16 +163,17 @@ TEST_CASE("cuda bf16 loss and gradients stay close to f32", "[cuda]") {
     const Batch b = random_batch(c, B, T, 1);
     std::vector<float> g32(params.size()), g16(params.size());
     float l32 = 0, l16 = 0;
-    for (auto prec : {cuda::Precision::f32, cuda::Precision::bf16}) {
-      cuda::TrainerOptions o;
-      o.batch_size = B, o.block_size = T, o.precision = prec;
+    for (bool bf16 : {false, true}) {
+      train::BackendOptions o;
+      o.model = c, o.batch_size = B, o.block_size = T, o.bf16 = bf16;
       std::string err;
-      auto tr = cuda::Trainer::create(c, o, &err);
+      auto tr = cuda::create_backend(o, &err);
       REQUIRE(tr);
       tr->set_parameters(params.data());
-      const float l = tr->forward_backward(b.x.data(), b.y.data(), 1);
-      tr->get_gradients(prec == cuda::Precision::f32 ? g32.data() : g16.data());
-      (prec == cuda::Precision::f32 ? l32 : l16) = l;
+      tr->forward_backward(b.x.data(), b.y.data(), 0);
+      const float l = float(tr->loss());
+      tr->get_gradients(bf16 ? g16.data() : g32.data());
+      (bf16 ? l16 : l32) = l;
     }
     CHECK(std::fabs(l32 - l16) < 1e-2 * std::fabs(l32));
     double dot = 0, n32 = 0, n16 = 0;
@@ -195,16 +196,16 @@ TEST_CASE("cuda training is deterministic for a seed and learns", "[cuda]") {
   std::vector<std::vector<float>> finals;
   std::vector<float> first_loss, last_loss;
   for (int run = 0; run < 2; ++run) {
-    cuda::TrainerOptions o;
-    o.batch_size = B, o.block_size = T, o.dropout = 0.1f, o.seed = 77;
+    train::BackendOptions o;
+    o.model = c, o.batch_size = B, o.block_size = T, o.dropout = 0.1f, o.seed = 77;
     std::string err;
-    auto tr = cuda::Trainer::create(c, o, &err);
+    auto tr = cuda::create_backend(o, &err);
     REQUIRE(tr);
     tr->set_parameters(init.data());
     // A learnable stream: each token is the previous plus one.
     std::mt19937_64 rng(123);
-    cuda::AdamWParams ap;
-    ap.lr = 3e-3f;
+    train::OptimizerStep ap;
+    ap.lr = 3e-3;
     for (uint64_t step = 1; step <= 60; ++step) {
       Batch b;
       for (uint32_t r = 0; r < B; ++r) {
@@ -214,10 +215,12 @@ TEST_CASE("cuda training is deterministic for a seed and learns", "[cuda]") {
           b.y.push_back((t0 + t + 1) % c.vocab_size);
         }
       }
-      tr->train_step(b.x.data(), b.y.data(), ap, step);
-      if (step == 1) first_loss.push_back(tr->last_loss());
+      tr->forward_backward(b.x.data(), b.y.data(), step - 1);
+      ap.t = step;
+      tr->optimizer_step(ap);
+      if (step == 1) first_loss.push_back(float(tr->loss()));
     }
-    last_loss.push_back(tr->last_loss());
+    last_loss.push_back(float(tr->loss()));
     std::vector<float> p(init.size());
     tr->get_parameters(p.data());
     finals.push_back(p);

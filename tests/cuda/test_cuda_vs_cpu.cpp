@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "causalgen_cuda/trainer.hpp"
+#include "causalgen_cuda/backend.hpp"
 #include "cuda_test_util.hpp"
 #include "train/checkpoint.hpp"
 #include "train/data_parallel.hpp"
@@ -59,6 +59,15 @@ double max_abs_diff(const float* a, const float* b, size_t n) {
   return d;
 }
 
+// The CUDA backend for a run's config (the test fails if there is none).
+std::unique_ptr<train::Backend> cuda_backend(const train::TrainConfig& c, bool bf16) {
+  std::string err;
+  auto b = cuda::create_backend(train::backend_options(c, bf16), &err);
+  INFO(err);
+  REQUIRE(b);
+  return b;
+}
+
 const char* kMixers[] = {"max", "min", "max-avg", "min-avg", "attention", "attention,max-avg,min"};
 
 }  // namespace
@@ -82,12 +91,11 @@ TEST_CASE("cuda f32 gradients equal the CPU trainer's, tensor by tensor", "[cuda
     std::vector<float> g_cpu(s.params.size()), g_gpu(s.params.size());
     const double l_cpu = cpu.forward_backward(s.params.data(), x.data(), y.data(), int(B), int(T),
                                               train::DropoutSpec{}, g_cpu.data());
-    cuda::TrainerOptions o;
-    o.batch_size = B, o.block_size = T, o.precision = cuda::Precision::f32;
-    auto gpu = cuda::Trainer::create(mc, o, &err);
+    auto gpu = cuda::create_backend(train::backend_options(s.config, /*bf16=*/false), &err);
     REQUIRE(gpu);
     gpu->set_parameters(s.params.data());
-    const double l_gpu = gpu->forward_backward(x.data(), y.data(), 1);
+    gpu->forward_backward(x.data(), y.data(), 0);
+    const double l_gpu = gpu->loss();
     gpu->get_gradients(g_gpu.data());
     CHECK(std::fabs(l_cpu - l_gpu) < 1e-5);
     const train::ParamLayout lay(mc);
@@ -115,8 +123,7 @@ TEST_CASE("cuda and CPU training steps give matching losses", "[cuda]") {
       train::TrainState a, b;
       train::init_state(small_train_config(mixer), data, &a);
       b = a;
-      train::Trainer cpu(a), gpu(b);
-      REQUIRE(gpu.use_cuda(bf16, &err));
+      train::Trainer cpu(a), gpu(b, cuda_backend(b.config, bf16));
       for (int i = 0; i < 10; ++i) {
         const double lc = cpu.step(data), lg = gpu.step(data);
         CHECK(std::fabs(lc - lg) < (bf16 ? 3e-2 : 1e-4) * std::max(1.0, std::fabs(lc)));
@@ -149,8 +156,8 @@ TEST_CASE("checkpoints resume across devices", "[cuda]") {
     INFO((gpu_first ? "CUDA then CPU" : "CPU then CUDA"));
     train::TrainState s = start;
     {
-      train::Trainer t(s);
-      if (gpu_first) REQUIRE(t.use_cuda(false, &err));
+      train::Trainer t = gpu_first ? train::Trainer(s, cuda_backend(s.config, false))
+                                   : train::Trainer(s);
       for (int i = 0; i < 4; ++i) t.step(data);
       t.sync_to_state();
       REQUIRE(train::save_checkpoint(ckpt, s, &err));
@@ -159,8 +166,8 @@ TEST_CASE("checkpoints resume across devices", "[cuda]") {
     REQUIRE(train::load_checkpoint(ckpt, &r, &err));
     REQUIRE(r.step == 4);
     {
-      train::Trainer t(r);
-      if (!gpu_first) REQUIRE(t.use_cuda(false, &err));
+      train::Trainer t = gpu_first ? train::Trainer(r)
+                                   : train::Trainer(r, cuda_backend(r.config, false));
       for (int i = 0; i < 4; ++i) t.step(data);
       t.sync_to_state();
     }

@@ -43,6 +43,18 @@ printf '{"n_layer": 2,' > "$dir/broken.json"
 expect_error "broken JSON" "not valid JSON" train --data "$dir/text.txt" --out "$dir/r0" --config "$dir/broken.json"
 expect_error "resume without a checkpoint" "does not exist" train --data "$dir/text.txt" --out "$dir/r1" --resume
 
+# --device cuda: trains where the CUDA backend and a GPU exist; otherwise one
+# message naming the missing piece (the backend library, or a GPU) and exit 1.
+"$exe" train --data "$dir/text.txt" --out "$dir/gpu" "${small[@]}" --max-iters 2 --quiet --device cuda 2> "$dir/stderr"
+rc=$?
+if ((rc == 0)) && [[ -f $dir/gpu/ckpt_last.cgc ]]; then
+  echo "ok   --device cuda: trained on the GPU"
+elif ((rc == 1)) && grep -q "^causalgen: error: --device cuda: " "$dir/stderr"; then
+  echo "ok   --device cuda: $(head -n 1 "$dir/stderr")"
+else
+  echo "FAIL --device cuda: exit $rc, stderr:"; cat "$dir/stderr"; fails=$((fails + 1))
+fi
+
 # A JSON config is used (and its keys show in config.json).
 printf '{"base": "tiny", "n_layer": 2, "n_embd": 32, "block_size": 16, "batch_size": 4, "max_iters": 6, "eval_interval": 3, "eval_iters": 2, "mixer": ["max-avg", "attention"], "threads": 1}' > "$dir/good.json"
 if "$exe" train --data "$dir/text.txt" --out "$dir/json" --config "$dir/good.json" --quiet &&

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "../bench_train_cuda.hpp"
+#include "causalgen_cuda/backend.hpp"
 
 using namespace causalgen;
 
@@ -25,12 +26,16 @@ int main(int argc, char** argv) {
         named_config(shape, m, &c);
         c.vocab_size = 65;
         const bool small = std::string(shape) == "small";
-        cli::CudaBenchResult r;
+        train::BackendOptions o;
+        o.model = c, o.batch_size = small ? 64 : 12, o.block_size = c.block_size;
+        o.dropout = small ? 0.2f : 0.0f, o.bf16 = bf16;
         std::string err;
-        if (!cli::bench_train_cuda(c, small ? 64 : 12, c.block_size, small ? 0.2f : 0.0f, bf16, iters, &r, &err)) {
+        const auto backend = cuda::create_backend(o, &err);
+        if (!backend) {
           std::printf("error: %s\n", err.c_str());
           return 1;
         }
+        const cli::CudaBenchResult r = cli::bench_train_backend(*backend, o, iters);
         std::printf("%-6s %-10s %-5s %10.0f tok/s %8.3f ms/iter %7.1f TFLOP/s loss %.3f\n", shape, mx,
                     bf16 ? "bf16" : "f32", r.tokens_per_s, r.ms_per_iter, r.tflops, r.final_loss);
       }
