@@ -51,5 +51,8 @@ void add_bench_train(CLI::App* bench, int& exit_code);
 
 // Prints "causalgen: error: <message>" to stderr and returns 1.
 int error(const std::string& message);
+// Prints CLI11's message for a parse failure (or the help it asked for) and
+// returns the exit status: 0 for --help, 2 for every usage error.
+int usage_exit(const CLI::App& app, const CLI::ParseError& e);
 
 }  // namespace causalgen::cli

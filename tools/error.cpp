@@ -10,4 +10,8 @@ int error(const std::string& message) {
   return 1;
 }
 
+int usage_exit(const CLI::App& app, const CLI::ParseError& e) {
+  return app.exit(e) == 0 ? 0 : 2;
+}
+
 }  // namespace causalgen::cli

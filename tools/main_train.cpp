@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return causalgen::cli::usage_exit(app, e);
   }
   return exit_code;
 }

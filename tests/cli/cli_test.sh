@@ -69,6 +69,15 @@ case "$case_name" in
     expect_error "tokens|-1" generate --model "$dir/shift.cgm" --tokens -1
     run
     [ "$rc" -ne 0 ] || fail "no subcommand gave exit 0"
+    # Usage errors exit 2 (errors in the input exit 1), in both executables.
+    for args in "generate --model $dir/shift.cgm --bogus 3" "frobnicate" "generate" \
+                "generate --model $dir/shift.cgm --tokens -1" "train --data x --out y --mixer maximum" \
+                "eval --frobnicate"; do
+      run $args
+      [ "$rc" -eq 2 ] || fail "exit $rc (want 2) for the usage error: $args"
+    done
+    run --help
+    [ "$rc" -eq 0 ] || fail "--help gave exit $rc"
     ;;
   missing_file)
     expect_error "no-such-model\.cgm.*(No such file|not found)" generate --model "$dir/no-such-model.cgm"
