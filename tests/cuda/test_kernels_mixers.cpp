@@ -13,6 +13,7 @@
 #include "kernel_test_util.hpp"
 #include "layers.cuh"
 #include "train/layers.hpp"
+#include "train/mixers/mixer.hpp"
 
 using namespace causalgen;
 using namespace kernel_test;
@@ -58,7 +59,7 @@ TEMPLATE_TEST_CASE("cuda kernel: shift mixer forward (max/min select, segmented 
     wait_for_kernels();
     std::vector<double> m(n);
     std::vector<uint8_t> sel(n);
-    train::shift_mix_forward<double>(mixer, m.data(), sel.data(), h_d.data(), kB, kT, kC);
+    train::mixers::shift_mix_forward<double>(mixer, m.data(), sel.data(), h_d.data(), kB, kT, kC);
     // The mean: a segmented f32 prefix sum against a double Kahan sum.
     require_close("m", from_act<A>(d_m.get()), m, Tolerance{1e-5, 1e-5} + Act<A>::rounding);
 
@@ -103,13 +104,13 @@ TEMPLATE_TEST_CASE("cuda kernel: shift mixer backward (gradient routing, mean su
     // The choices of the CPU trainer's forward pass, on the device too.
     std::vector<double> m(n);
     std::vector<uint8_t> sel(n);
-    train::shift_mix_forward<double>(mixer, m.data(), sel.data(), h_d.data(), kB, kT, kC);
+    train::mixers::shift_mix_forward<double>(mixer, m.data(), sel.data(), h_d.data(), kB, kT, kC);
     d_sel.put(sel);
     cuda::shift_mix_backward<A>(d_dh.template as<A>(), d_dm.template as<A>(), d_sel.ptr,
                                 d_scratch.ptr, kB, kT, kC, mixer, kStream);
     wait_for_kernels();
     std::vector<double> dh(n, 0.0);
-    train::shift_mix_backward<double>(dh.data(), dm_d.data(), sel.data(), kB, kT, kC);
+    train::mixers::shift_mix_backward<double>(dh.data(), dm_d.data(), sel.data(), kB, kT, kC);
     // The mean's share is a suffix sum of up to 50 terms g_s / (s+1).
     require_close("dh", from_act<A>(d_dh.get()), dh, Tolerance{1e-5, 1e-5} + Act<A>::rounding);
   }
@@ -142,7 +143,7 @@ TEMPLATE_TEST_CASE("cuda kernel: causal softmax forward equals the CPU trainer's
   const auto qkv = uniform(size_t(N) * 3 * kAC, 221, -2.0f, 2.0f);
   const auto qkv_d = to_double(qkv);
   std::vector<double> out(size_t(N) * kAC), att(size_t(BH) * kAT * kAT);
-  train::attention_forward<double>(out.data(), att.data(), qkv_d.data(), kAB, kAT, kAC, kAH, 0.0f,
+  train::mixers::attention_forward<double>(out.data(), att.data(), qkv_d.data(), kAB, kAT, kAC, kAH, 0.0f,
                                    0);
   // The scores q.k (unscaled, as the GEMM leaves them); NaN above the
   // diagonal, which the kernel must never read.
