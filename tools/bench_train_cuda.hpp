@@ -2,7 +2,7 @@
 // training backend (the CUDA one) for a shape and mixer, on random tokens
 // (speed does not depend on the text).
 #pragma once
-#include "train/backend.hpp"
+#include "train/loop/backend.hpp"
 
 namespace causalgen::cli {
 

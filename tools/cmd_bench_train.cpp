@@ -12,10 +12,10 @@
 
 #include "bench_train_cuda.hpp"
 #include "commands.hpp"
-#include "train/backend_library.hpp"
-#include "train/gemm.hpp"
-#include "train/text_data.hpp"
-#include "train/trainer.hpp"
+#include "train/loop/backend_library.hpp"
+#include "train/model/gemm.hpp"
+#include "train/data/text_data.hpp"
+#include "train/loop/trainer.hpp"
 
 namespace causalgen::cli {
 

@@ -4,12 +4,12 @@
 
 #include "commands.hpp"
 #include "host/model_io.hpp"
-#include "train/checkpoint.hpp"
-#include "train/eval.hpp"
-#include "train/export.hpp"
-#include "train/gemm.hpp"
-#include "train/text_data.hpp"
-#include "train/train_config.hpp"
+#include "train/io/checkpoint.hpp"
+#include "train/loop/eval.hpp"
+#include "train/io/export.hpp"
+#include "train/model/gemm.hpp"
+#include "train/data/text_data.hpp"
+#include "train/loop/train_config.hpp"
 
 namespace causalgen::cli {
 

@@ -4,8 +4,8 @@
 
 #include "commands.hpp"
 #include "output_options.hpp"
-#include "train/checkpoint.hpp"
-#include "train/export.hpp"
+#include "train/io/checkpoint.hpp"
+#include "train/io/export.hpp"
 
 namespace causalgen::cli {
 

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "commands.hpp"
-#include "train/hyperparams.hpp"
-#include "train/train_loop.hpp"
+#include "train/loop/hyperparams.hpp"
+#include "train/loop/train_loop.hpp"
 
 namespace causalgen::cli {
 
@@ -38,7 +38,7 @@ void install_interrupt_handler() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-// One option per row of the hyperparameter table (lib/train/hyperparams.hpp):
+// One option per row of the hyperparameter table (lib/train/loop/hyperparams.hpp):
 // its flag, its help with the default and the allowed values, and a check
 // that reads the text as the row's type and range. Returns the function that
 // collects the settings given.

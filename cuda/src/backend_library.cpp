@@ -1,9 +1,9 @@
 // The entry point of libcausalgen_cuda_backend.so, which the trainer opens
-// with dlopen for `--device cuda` (lib/train/backend_library.hpp).
+// with dlopen for `--device cuda` (lib/train/loop/backend_library.hpp).
 #include <type_traits>
 
 #include "causalgen_cuda/backend.hpp"
-#include "train/backend_library.hpp"
+#include "train/loop/backend_library.hpp"
 
 using causalgen::train::Backend;
 using causalgen::train::BackendOptions;

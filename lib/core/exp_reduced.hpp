@@ -1,7 +1,7 @@
 // e^x / 2^n for n = round(x / ln 2): the Cody-Waite reduction r = x - n ln2
 // (ln2 split in two) and a degree-7 Taylor polynomial for e^r. Inline and
 // branch-free so that the core's exp/tanh/GELU and the CPU trainer's GELU
-// (lib/train/layers.cpp, vectorised loops) evaluate the same operations.
+// (lib/train/model/layers.cpp, vectorised loops) evaluate the same operations.
 #pragma once
 
 namespace causalgen::detail {

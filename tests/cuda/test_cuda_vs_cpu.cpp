@@ -13,9 +13,9 @@
 
 #include "causalgen_cuda/backend.hpp"
 #include "cuda_test_util.hpp"
-#include "train/checkpoint.hpp"
-#include "train/data_parallel.hpp"
-#include "train/trainer.hpp"
+#include "train/io/checkpoint.hpp"
+#include "train/model/data_parallel.hpp"
+#include "train/loop/trainer.hpp"
 
 using namespace causalgen;
 

@@ -13,7 +13,7 @@
 #include "cuda_test_util.hpp"
 #include "gemm.cuh"
 #include "kernel_test_util.hpp"
-#include "train/layers.hpp"
+#include "train/model/layers.hpp"
 
 using namespace causalgen;
 using namespace kernel_test;

@@ -1,5 +1,5 @@
 // Each CUDA mixer kernel (cuda/src/mixers/) against a CPU reference: the CPU
-// trainer's shift mixers and attention in double (lib/train/layers.hpp), or
+// trainer's shift mixers and attention in double (lib/train/model/layers.hpp), or
 // the formula written out on the host where the CPU trainer has no separate
 // function (the softmax backward, the head layout). Seeded random inputs,
 // dropout off unless a case says otherwise; tolerances as in
@@ -12,8 +12,8 @@
 #include "cuda_test_util.hpp"
 #include "kernel_test_util.hpp"
 #include "layers.cuh"
-#include "train/layers.hpp"
-#include "train/mixers/mixer.hpp"
+#include "train/model/layers.hpp"
+#include "train/model/mixers/mixer.hpp"
 
 using namespace causalgen;
 using namespace kernel_test;

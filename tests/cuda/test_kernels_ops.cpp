@@ -1,5 +1,5 @@
 // Each CUDA operation kernel (cuda/src/ops/) against a CPU reference: the CPU
-// trainer's function in double (lib/train/layers.hpp, adamw.hpp) where one
+// trainer's function in double (lib/train/model/layers.hpp, adamw.hpp) where one
 // exists, else the formula written out on the host. Seeded random inputs;
 // dropout off (p = 0) unless a case says otherwise. Tolerances: what f32
 // arithmetic in another order allows, plus half a bf16 ulp (at most 2^-8
@@ -15,8 +15,8 @@
 #include "cuda_test_util.hpp"
 #include "kernel_test_util.hpp"
 #include "layers.cuh"
-#include "train/adamw.hpp"
-#include "train/layers.hpp"
+#include "train/optim/adamw.hpp"
+#include "train/model/layers.hpp"
 
 using namespace causalgen;
 using namespace kernel_test;

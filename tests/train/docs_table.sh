@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # docs/trainer.md's table of training settings must be the one the
-# hyperparameter table (lib/train/hyperparams.cpp) generates, and `train
+# hyperparameter table (lib/train/loop/hyperparams.cpp) generates, and `train
 # --help` must list every flag in it.
 # Usage: docs_table.sh CAUSALGEN_EXE DOCS_MD [--update]
 #   --update rewrites the table in DOCS_MD from the executable.

@@ -3,9 +3,9 @@
 
 #include <cmath>
 
-#include "train/adamw.hpp"
-#include "train/gemm.hpp"
-#include "train/lr_schedule.hpp"
+#include "train/optim/adamw.hpp"
+#include "train/model/gemm.hpp"
+#include "train/optim/lr_schedule.hpp"
 
 using namespace causalgen::train;
 

@@ -7,8 +7,8 @@
 
 #include "host/model_io.hpp"
 #include "host/random_model.hpp"
-#include "train/checkpoint.hpp"
-#include "train/gemm.hpp"
+#include "train/io/checkpoint.hpp"
+#include "train/model/gemm.hpp"
 #include "train_test_util.hpp"
 
 using namespace causalgen;

@@ -1,7 +1,7 @@
 // Text -> vocabulary, split and batches; bad input gives a clear error.
 #include <catch2/catch.hpp>
 
-#include "train/text_data.hpp"
+#include "train/data/text_data.hpp"
 #include "train_test_util.hpp"
 
 using namespace causalgen::train;

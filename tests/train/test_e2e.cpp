@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "train/train_loop.hpp"
+#include "train/loop/train_loop.hpp"
 #include "train_test_util.hpp"
 
 using namespace causalgen;

@@ -7,10 +7,10 @@
 
 #include "causalgen/causalgen.hpp"
 #include "host/model_io.hpp"
-#include "train/eval.hpp"
-#include "train/export.hpp"
-#include "train/gemm.hpp"
-#include "train/trainer.hpp"
+#include "train/loop/eval.hpp"
+#include "train/io/export.hpp"
+#include "train/model/gemm.hpp"
+#include "train/loop/trainer.hpp"
 #include "train_test_util.hpp"
 
 using namespace causalgen;

@@ -1,4 +1,4 @@
-// The hyperparameter table (lib/train/hyperparams.hpp) and what is derived
+// The hyperparameter table (lib/train/loop/hyperparams.hpp) and what is derived
 // from it: defaults, ranges and their messages, the JSON reader and writer,
 // the resume rules, and the settings in checkpoints, old (version 1, a file
 // written before the table existed) and new.
@@ -10,10 +10,10 @@
 #include <set>
 #include <sstream>
 
-#include "train/checkpoint.hpp"
-#include "train/hyperparams.hpp"
-#include "train/train_config.hpp"
-#include "train/train_loop.hpp"
+#include "train/io/checkpoint.hpp"
+#include "train/loop/hyperparams.hpp"
+#include "train/loop/train_config.hpp"
+#include "train/loop/train_loop.hpp"
 #include "train_test_util.hpp"
 
 using namespace causalgen;

@@ -9,10 +9,10 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xrandom.hpp>
 
-#include "train/gemm.hpp"
-#include "train/layers.hpp"
-#include "train/mixers/mixer.hpp"
-#include "train/rng.hpp"
+#include "train/model/gemm.hpp"
+#include "train/model/layers.hpp"
+#include "train/model/mixers/mixer.hpp"
+#include "train/model/rng.hpp"
 #include "train_test_util.hpp"
 
 using namespace causalgen;

@@ -4,10 +4,10 @@
 // model's gradients against the double model's.
 #include <catch2/catch.hpp>
 
-#include "train/gemm.hpp"
-#include "train/data_parallel.hpp"
-#include "train/gpt.hpp"
-#include "train/params.hpp"
+#include "train/model/gemm.hpp"
+#include "train/model/data_parallel.hpp"
+#include "train/model/gpt.hpp"
+#include "train/model/params.hpp"
 #include "train_test_util.hpp"
 
 using namespace causalgen;

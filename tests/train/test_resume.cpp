@@ -7,8 +7,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "train/checkpoint.hpp"
-#include "train/train_loop.hpp"
+#include "train/io/checkpoint.hpp"
+#include "train/loop/train_loop.hpp"
 #include "train_test_util.hpp"
 
 using namespace causalgen;

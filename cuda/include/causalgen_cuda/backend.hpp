@@ -1,4 +1,4 @@
-// The CUDA backend: train::Backend (lib/train/backend.hpp) on one GPU, the
+// The CUDA backend: train::Backend (lib/train/loop/backend.hpp) on one GPU, the
 // same model, flat parameter layout and AdamW as the CPU backend. Host-only
 // header: no CUDA types, so tests include it without nvcc. The trainer
 // reaches it through libcausalgen_cuda_backend.so (backend_library.cpp);
@@ -19,7 +19,7 @@
 #include <memory>
 #include <string>
 
-#include "train/backend.hpp"
+#include "train/loop/backend.hpp"
 
 namespace causalgen::cuda {
 

@@ -1,0 +1,281 @@
+#include "train/io/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+#include <cstring>
+#include <stdexcept>
+#include <variant>
+#include <filesystem>
+#include <sstream>
+
+#include "causalgen/model_file.hpp"
+#include "host/model_io.hpp"
+
+namespace causalgen::train {
+
+namespace {
+
+const char kMagic[8] = {'C', 'G', 'C', 'K', 'P', 'T', '\r', '\n'};
+
+void put_u32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
+}
+void put_u64(uint8_t* p, uint64_t v) {
+  put_u32(p, uint32_t(v));
+  put_u32(p + 4, uint32_t(v >> 32));
+}
+uint32_t get_u32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+uint64_t get_u64(const uint8_t* p) { return get_u32(p) | uint64_t(get_u32(p + 4)) << 32; }
+
+// A flat float array as a size tag and raw (endian-portable) data.
+template <class Ar>
+void save_flat(Ar& ar, const Flat& f) {
+  ar(cereal::make_size_tag(static_cast<cereal::size_type>(f.size())));
+  ar(cereal::binary_data(f.data(), f.size() * sizeof(float)));
+}
+template <class Ar>
+void load_flat(Ar& ar, Flat& f, size_t expected, const char* what) {
+  cereal::size_type n = 0;
+  ar(cereal::make_size_tag(n));
+  if (n != expected)
+    throw std::runtime_error(std::string(what) + " has " + std::to_string(n) +
+                             " values, the config needs " + std::to_string(expected));
+  f = Flat::from_shape({size_t(n)});
+  ar(cereal::binary_data(f.data(), f.size() * sizeof(float)));
+}
+
+// ---- The settings: every row of the hyperparameter table, by key (version
+// 2), so that a new row needs no new format; a row missing from an older
+// file takes its default. Version 1 stored a fixed list positionally.
+
+const char* const kV1Settings[] = {
+    "block_size", "n_layer", "n_embd", "n_head", "bias", "pos_emb", "mixer",  // the model's
+    "base", "batch_size", "max_iters", "warmup_iters", "lr_decay_iters", "learning_rate", "min_lr",
+    "weight_decay", "beta1", "beta2", "grad_clip", "dropout", "eval_interval", "eval_iters",
+    "ckpt_interval", "log_interval", "seed", "threads"};
+
+template <class Ar>
+void save_value(Ar& ar, const HyperValue& v) {
+  std::visit(
+      [&](const auto& x) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, MixerList>) {
+          std::vector<uint8_t> codes;
+          for (Mixer m : x) codes.push_back(uint8_t(m));
+          ar(codes);
+        } else {
+          ar(x);
+        }
+      },
+      v);
+}
+
+template <class T, class Ar>
+HyperValue load_as(Ar& ar) {
+  T x{};
+  ar(x);
+  return x;
+}
+
+template <class Ar>
+HyperValue load_value(Ar& ar, HyperType t) {
+  switch (t) {
+    case HyperType::u32: return load_as<uint32_t>(ar);
+    case HyperType::u64: return load_as<uint64_t>(ar);
+    case HyperType::f32: return load_as<float>(ar);
+    case HyperType::f64: return load_as<double>(ar);
+    case HyperType::on_off: return load_as<bool>(ar);
+    case HyperType::name: return load_as<std::string>(ar);
+    case HyperType::mixers: {
+      std::vector<uint8_t> codes;
+      ar(codes);
+      MixerList ms;
+      for (uint8_t code : codes) ms.push_back(Mixer(code));
+      return ms;
+    }
+  }
+  throw std::runtime_error("unknown setting type");
+}
+
+template <class Ar>
+void save_settings(Ar& ar, const TrainConfig& c) {
+  ar(c.model.vocab_size);
+  ar(cereal::make_size_tag(static_cast<cereal::size_type>(hyperparams().size())));
+  for (const Hyperparam& p : hyperparams()) {
+    ar(std::string(p.key));
+    save_value(ar, p.access.get(c));
+  }
+}
+
+template <class Ar>
+void read_setting(Ar& ar, const std::string& key, TrainOverrides* o) {
+  const Hyperparam* p = find_hyperparam(key);
+  if (!p)
+    throw std::runtime_error("setting \"" + key + "\" is unknown to this build (a newer causalgen?)");
+  const HyperValue v = load_value(ar, p->access.type);
+  std::string why;
+  if (!check_hyperparam(*p, v, &why)) throw std::runtime_error("training config: " + key + " " + why);
+  o->set(key, v);
+}
+
+template <class Ar>
+void load_settings(Ar& ar, uint32_t version, TrainConfig& c) {
+  uint32_t vocab_size = 0;
+  ar(vocab_size);
+  TrainOverrides o;
+  if (version == 1) {
+    for (const char* key : kV1Settings) read_setting(ar, key, &o);
+  } else {
+    cereal::size_type n = 0;
+    ar(cereal::make_size_tag(n));
+    if (n > 4 * hyperparams().size()) throw std::runtime_error("implausible number of settings");
+    for (cereal::size_type i = 0; i < n; ++i) {
+      std::string key;
+      ar(key);
+      read_setting(ar, key, &o);
+    }
+  }
+  std::string why;
+  if (!resolve_config(o, &c, &why)) throw std::runtime_error("training config: " + why);
+  c.model.vocab_size = vocab_size;
+  Error e;
+  if (validate_config(c.model, &e) != Status::ok)
+    throw std::runtime_error(std::string("model config: ") + e.message);
+}
+
+template <class Ar>
+void save_body(Ar& ar, const TrainState& s) {
+  ar(std::string("causalgen-train-state"));
+  save_settings(ar, s.config);
+  ar(s.vocab);
+  save_flat(ar, s.params);
+  save_flat(ar, s.m);
+  save_flat(ar, s.v);
+  ar(s.step, s.batch_rng.s[0], s.batch_rng.s[1], s.batch_rng.s[2], s.batch_rng.s[3]);
+  ar(s.best_val, s.best_step, s.elapsed_s, s.threads, s.data_bytes, s.data_crc);
+  ar(cereal::make_size_tag(static_cast<cereal::size_type>(s.iters.size())));
+  for (const IterRecord& r : s.iters)
+    ar(r.step, r.loss, r.lr, r.grad_norm, r.tokens_per_s, r.elapsed_s);
+  ar(cereal::make_size_tag(static_cast<cereal::size_type>(s.evals.size())));
+  for (const EvalRecord& r : s.evals) ar(r.step, r.train_loss, r.val_loss, r.elapsed_s);
+}
+
+template <class Ar>
+void load_body(Ar& ar, uint32_t version, TrainState& s) {
+  std::string tag;
+  ar(tag);
+  if (tag != "causalgen-train-state") throw std::runtime_error("unexpected body tag");
+  load_settings(ar, version, s.config);
+  const Config& m = s.config.model;
+  ar(s.vocab);
+  if (s.vocab.size() != m.vocab_size)
+    throw std::runtime_error("vocabulary has " + std::to_string(s.vocab.size()) +
+                             " characters, the config says " + std::to_string(m.vocab_size));
+  for (size_t i = 0; i < s.vocab.size(); ++i)
+    if (s.vocab[i] > 0x10FFFF || (i && s.vocab[i] <= s.vocab[i - 1]))
+      throw std::runtime_error("vocabulary is not ascending code points");
+  const size_t n = m.parameter_count();
+  load_flat(ar, s.params, n, "params");
+  load_flat(ar, s.m, n, "AdamW m");
+  load_flat(ar, s.v, n, "AdamW v");
+  ar(s.step, s.batch_rng.s[0], s.batch_rng.s[1], s.batch_rng.s[2], s.batch_rng.s[3]);
+  ar(s.best_val, s.best_step, s.elapsed_s, s.threads, s.data_bytes, s.data_crc);
+  cereal::size_type ni = 0, ne = 0;
+  ar(cereal::make_size_tag(ni));
+  if (ni > s.step + 1) throw std::runtime_error("iteration history longer than the step count");
+  s.iters.resize(ni);
+  for (IterRecord& r : s.iters) ar(r.step, r.loss, r.lr, r.grad_norm, r.tokens_per_s, r.elapsed_s);
+  ar(cereal::make_size_tag(ne));
+  if (ne > s.step + 1) throw std::runtime_error("evaluation history longer than the step count");
+  s.evals.resize(ne);
+  for (EvalRecord& r : s.evals) ar(r.step, r.train_loss, r.val_loss, r.elapsed_s);
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_checkpoint(const TrainState& s) {
+  std::ostringstream body(std::ios::binary);
+  {
+    cereal::PortableBinaryOutputArchive ar(body);
+    save_body(ar, s);
+  }
+  const std::string b = body.str();
+  std::vector<uint8_t> out(kCheckpointHeader + b.size());
+  std::memcpy(out.data(), kMagic, 8);
+  put_u32(out.data() + 8, kCheckpointVersion);
+  put_u32(out.data() + 12, 0);
+  put_u64(out.data() + 16, b.size());
+  put_u32(out.data() + 24, crc32(b.data(), b.size()));
+  std::memcpy(out.data() + kCheckpointHeader, b.data(), b.size());
+  return out;
+}
+
+bool decode_checkpoint(const uint8_t* data, size_t size, const std::string& name, TrainState* out,
+                       std::string* err) {
+  auto fail = [&](const std::string& why) {
+    *err = name + ": " + why;
+    return false;
+  };
+  if (size >= 4 && std::memcmp(data, "CGLM", 4) == 0)
+    return fail("this is a causalgen model file, not a training checkpoint (use --model)");
+  if (size < kCheckpointHeader) {
+    if (size >= 8 && std::memcmp(data, kMagic, 8) == 0)
+      return fail("truncated checkpoint (" + std::to_string(size) + " bytes, the header alone is " +
+                  std::to_string(kCheckpointHeader) + ")");
+    return fail(size == 0 ? "empty file, not a causalgen checkpoint"
+                          : "not a causalgen checkpoint (too short, no CGCKPT header)");
+  }
+  if (std::memcmp(data, kMagic, 8) != 0) return fail("not a causalgen checkpoint (bad magic)");
+  const uint32_t version = get_u32(data + 8);
+  if (version < kOldestCheckpointVersion || version > kCheckpointVersion)
+    return fail("checkpoint format version " + std::to_string(version) + "; this build reads " +
+                std::to_string(kOldestCheckpointVersion) + " to " + std::to_string(kCheckpointVersion));
+  if (get_u32(data + 12) != 0) return fail("corrupt checkpoint header (reserved field not zero)");
+  const uint64_t body = get_u64(data + 16);
+  if (body != size - kCheckpointHeader)
+    return fail(body > size - kCheckpointHeader
+                    ? "truncated checkpoint (header says " + std::to_string(body) +
+                          " body bytes, the file has " + std::to_string(size - kCheckpointHeader) + ")"
+                    : "corrupt checkpoint (" + std::to_string(size - kCheckpointHeader - body) +
+                          " unexpected bytes after the body)");
+  if (crc32(data + kCheckpointHeader, body) != get_u32(data + 24))
+    return fail("corrupt checkpoint (CRC-32 mismatch: the bytes changed after it was written)");
+  TrainState s;
+  try {
+    std::istringstream in(std::string(reinterpret_cast<const char*>(data + kCheckpointHeader), body),
+                          std::ios::binary);
+    cereal::PortableBinaryInputArchive ar(in);
+    load_body(ar, version, s);
+  } catch (const std::exception& e) {
+    return fail(std::string("malformed checkpoint: ") + e.what());
+  }
+  *out = std::move(s);
+  return true;
+}
+
+bool save_checkpoint(const std::string& path, const TrainState& s, std::string* err) {
+  const std::vector<uint8_t> bytes = encode_checkpoint(s);
+  if (!host::write_file_atomic(path, bytes.data(), bytes.size(), err)) return false;
+  // Make the rename itself durable.
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return true;
+}
+
+bool load_checkpoint(const std::string& path, TrainState* out, std::string* err) {
+  host::AlignedBytes bytes;
+  if (!host::read_file(path, &bytes, err)) return false;
+  return decode_checkpoint(bytes.data.get(), bytes.size, path, out, err);
+}
+
+}  // namespace causalgen::train
