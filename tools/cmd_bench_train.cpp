@@ -21,6 +21,14 @@ namespace causalgen::cli {
 
 namespace {
 
+// Every registered mixer, in the core registry's order.
+std::vector<std::string> all_mixers() {
+  std::vector<std::string> names;
+  for (uint32_t i = 0; i < mixer_count(); ++i) names.push_back(mixer_name(mixer_at(i)));
+  return names;
+}
+
+
 struct BenchTrainOptions {
   std::string config = "tiny", mixer = "all", data, device = "cpu", precision = "bf16";
   uint32_t threads = 2, steps = 40, warmup = 5;
@@ -71,7 +79,7 @@ double flops_per_step(const Config& c, uint32_t B) {
 // the text), each mixer of the named config.
 int run_bench_train_cuda(const BenchTrainOptions& o) {
   std::vector<std::string> mixers;
-  if (o.mixer == "all") mixers = {"attention", "max", "min", "max-avg", "min-avg"};
+  if (o.mixer == "all") mixers = all_mixers();
   else mixers = {o.mixer};
   std::printf("CUDA trainer, %s config, %s products, %u timed steps after 10 warm-up, random tokens "
               "(vocab 65)\n\n", o.config.c_str(), o.precision.c_str(), o.steps);
@@ -103,7 +111,7 @@ int run_bench_train(const BenchTrainOptions& o) {
   if (o.device == "cuda") return run_bench_train_cuda(o);
   train::set_threads(int(o.threads));
   std::vector<std::string> mixers;
-  if (o.mixer == "all") mixers = {"attention", "max", "min", "max-avg", "min-avg"};
+  if (o.mixer == "all") mixers = all_mixers();
   else mixers = {o.mixer};
   train::TextData data;
   std::string err;
@@ -178,7 +186,7 @@ void add_bench_train(CLI::App* bench, int& exit_code) {
   sub->add_option("--precision", o->precision, "CUDA products: bf16 or f32")
       ->check(CLI::IsMember({"bf16", "f32"}));
   sub->add_option("--config", o->config, "tiny or small")->check(CLI::IsMember({"tiny", "small"}));
-  sub->add_option("--mixer", o->mixer, "A mixer (list) or all (the five one by one)");
+  sub->add_option("--mixer", o->mixer, "A mixer (list) or all (every registered mixer, one by one)");
   sub->add_option("--threads", o->threads, "Threads")->check(CLI::Range(1u, 1024u));
   sub->add_option("--steps", o->steps, "Timed steps per mixer")->check(CLI::Range(1u, 100000u));
   sub->add_option("--warmup", o->warmup, "Untimed steps first");
