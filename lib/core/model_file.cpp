@@ -238,11 +238,13 @@ void bind(Model& m, const TensorSpec& t, const float* p, uint32_t q_off) {
 }
 }  // namespace
 
-Status parse_model(const void* data, size_t size, Model* out, Error* err) {
-  const auto* b = static_cast<const uint8_t*>(data);
-  if (!b) return fail(err, Status::bad_argument, "no model bytes");
-  if (reinterpret_cast<uintptr_t>(b) % 4 != 0)
-    return fail(err, Status::misaligned, "model bytes must be 4-byte aligned");
+namespace {
+
+// The steps of parse_model, in the order it runs them: each trusts only what
+// the steps before it checked.
+
+// The envelope: magic, sizes, version, CRC-32 and header size.
+Status check_envelope(const uint8_t* b, size_t size, Error* err) {
   if (size < 4 || std::memcmp(b, kMagic, 4) != 0) {
     if (size < 4) return fail(err, Status::truncated, "file is %zu bytes, too short for a model", size);
     return fail(err, Status::bad_magic, "not a causalgen model file (magic is not \"CGLM\")");
@@ -269,7 +271,11 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err) {
   if (load_u32(b + kOffHeaderSize) != kHeaderSize)
     return fail(err, Status::bad_config, "header size %u, expected %u", load_u32(b + kOffHeaderSize),
                 kHeaderSize);
+  return Status::ok;
+}
 
+// The config: header fields, flags and the mixer table, validated.
+Status read_config(const uint8_t* b, size_t size, Config* out, Error* err) {
   Config c;
   c.vocab_size = load_u32(b + kOffVocab);
   c.block_size = load_u32(b + kOffBlock);
@@ -283,14 +289,18 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err) {
   c.pos_emb = flags & kFlagPosEmb;
   if (c.n_layer < 1 || c.n_layer > kMaxLayers)
     return fail(err, Status::bad_config, "n_layer %u outside 1..%u", c.n_layer, kMaxLayers);
-
   // Fixed sections must sit exactly where the config puts them.
   const uint32_t mixers_off = load_u32(b + kOffMixers);
   if (mixers_off != kHeaderSize || uint64_t(mixers_off) + c.n_layer > size - 4)
     return fail(err, Status::out_of_bounds, "mixer table offset %u invalid", mixers_off);
   for (uint32_t l = 0; l < c.n_layer; ++l) c.mixers[l] = static_cast<Mixer>(b[mixers_off + l]);
   if (Status s = validate_config(c, err); s != Status::ok) return s;
+  *out = c;
+  return Status::ok;
+}
 
+// The tensor count and the vocabulary, directory and data offsets.
+Status check_sections(const uint8_t* b, size_t size, const Config& c, Error* err) {
   const Layout lay = layout_for(c);
   const uint32_t nt = load_u32(b + kOffNTensors);
   if (nt != tensor_count(c))
@@ -304,12 +314,20 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err) {
                 dir_off, data_off);
   if (uint64_t(lay.data) > size - 4)
     return fail(err, Status::out_of_bounds, "file size %llu, the directory alone needs %llu",
-                static_cast<unsigned long long>(file_size),
-                static_cast<unsigned long long>(lay.data) + 4);
-  // Each tensor's dtype (and int8 group size) decides its size, hence the layout.
-  uint32_t q_group = 0;
+                static_cast<unsigned long long>(size), static_cast<unsigned long long>(lay.data) + 4);
+  return Status::ok;
+}
+
+const uint8_t* dir_entry(const uint8_t* b, uint32_t i) {
+  return b + load_u32(b + kOffDir) + uint64_t(i) * kDirEntrySize;
+}
+
+// Each entry's dtype (int8 only for matrices) and the file's one int8 group
+// size (0: no int8 tensor); then the file size they imply.
+Status check_dtypes(const uint8_t* b, size_t size, const Config& c, uint32_t* q_group, Error* err) {
+  const uint32_t nt = tensor_count(c);
   for (uint32_t i = 0; i < nt; ++i) {
-    const uint8_t* e = b + dir_off + uint64_t(i) * kDirEntrySize;
+    const uint8_t* e = dir_entry(b, i);
     const uint32_t dtype = load_u32(e + 32), group = load_u32(e + 44);
     if (dtype == uint32_t(DType::f32)) {
       if (group != 0)
@@ -323,85 +341,119 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err) {
       if (group < 1 || group > kMaxGroupSize)
         return fail(err, Status::bad_tensor, "tensor '%s' has int8 group size %u, outside 1..%u",
                     want.name, group, kMaxGroupSize);
-      if (q_group != 0 && group != q_group)
+      if (*q_group != 0 && group != *q_group)
         return fail(err, Status::bad_tensor,
                     "tensor '%s' has int8 group size %u but an earlier one has %u (one per file)",
-                    want.name, group, q_group);
-      q_group = group;
+                    want.name, group, *q_group);
+      *q_group = group;
     } else {
       return fail(err, Status::bad_tensor, "tensor '%s' has unknown dtype %u", tensor_spec(c, i).name,
                   dtype);
     }
   }
+  // Each tensor's dtype (and int8 group size) decides its size, hence the layout.
   const Layout sized = layout_with(c, [&](uint32_t i, const TensorSpec& t) {
-    const uint8_t* e = b + dir_off + uint64_t(i) * kDirEntrySize;
+    const uint8_t* e = dir_entry(b, i);
     return tensor_bytes_as(t, static_cast<DType>(load_u32(e + 32)), load_u32(e + 44));
   });
-  if (sized.file_size != file_size)
+  if (sized.file_size != size)
     return fail(err, Status::out_of_bounds, "file size %llu, config implies %llu",
-                static_cast<unsigned long long>(file_size),
+                static_cast<unsigned long long>(size),
                 static_cast<unsigned long long>(sized.file_size));
+  return Status::ok;
+}
 
-  Vocab v{b + vocab_off, c.vocab_size};
-  for (uint32_t i = 0; i < c.vocab_size; ++i) {
+// Strictly ascending Unicode code points (no surrogates).
+Status check_vocab(const Vocab& v, Error* err) {
+  for (uint32_t i = 0; i < v.size; ++i) {
     const uint32_t cp = v.codepoint(i);
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
       return fail(err, Status::bad_vocab, "vocabulary entry %u is not a code point (0x%x)", i, cp);
     if (i > 0 && cp <= v.codepoint(i - 1))
       return fail(err, Status::bad_vocab, "vocabulary not strictly ascending at entry %u", i);
   }
+  return Status::ok;
+}
+
+// Finite, non-negative int8 scales of a tensor at off.
+Status check_scales(const uint8_t* b, uint64_t off, const TensorSpec& t, uint32_t q_group, Error* err) {
+  const uint8_t* scales = b + off + int8_scales_offset(t.rows, t.cols);
+  const uint64_t n_scales = uint64_t(t.rows) * int8_groups(t.cols, q_group);
+  for (uint64_t k = 0; k < n_scales; ++k) {
+    const uint32_t bits = load_u32(scales + 4 * k);
+    if ((bits & 0x7F800000u) == 0x7F800000u || (bits >> 31) != 0)
+      return fail(err, Status::bad_tensor, "tensor '%s': int8 scale %llu is not finite and >= 0",
+                  t.name, static_cast<unsigned long long>(k));
+  }
+  return Status::ok;
+}
+
+// Directory entry i against the tensor table (name, shape, size, bounds,
+// alignment, scales), then bound into m by its role.
+Status bind_entry(Model& m, uint32_t i, Error* err) {
+  const uint8_t* b = m.bytes;
+  const size_t size = m.file_size;
+  const uint8_t* e = dir_entry(b, i);
+  const TensorSpec want = tensor_spec(m.config, i);
+  if (std::memchr(e, 0, kTensorNameMax) == nullptr)
+    return fail(err, Status::bad_tensor, "directory entry %u: name not NUL-terminated", i);
+  if (std::strncmp(reinterpret_cast<const char*>(e), want.name, kTensorNameMax) != 0)
+    return fail(err, Status::bad_tensor, "directory entry %u is '%.31s', expected '%s'", i,
+                reinterpret_cast<const char*>(e), want.name);
+  const uint32_t rows = load_u32(e + 36), cols = load_u32(e + 40);
+  const DType dtype = static_cast<DType>(load_u32(e + 32));  // check_dtypes checked it
+  const uint64_t off = load_u64(e + 48), nbytes = load_u64(e + 56);
+  if (rows != want.rows || cols != want.cols)
+    return fail(err, Status::bad_tensor, "tensor '%s' has shape %ux%u, expected %ux%u", want.name,
+                rows, cols, want.rows, want.cols);
+  const uint64_t want_bytes = tensor_bytes_as(want, dtype, m.q_group);
+  if (nbytes != want_bytes)
+    return fail(err, Status::bad_tensor, "tensor '%s' is %llu bytes, expected %llu", want.name,
+                static_cast<unsigned long long>(nbytes), static_cast<unsigned long long>(want_bytes));
+  if (off < load_u32(b + kOffData) || off > size - 4 || nbytes > size - 4 - off)
+    return fail(err, Status::out_of_bounds, "tensor '%s' at offset %llu runs past the end",
+                want.name, static_cast<unsigned long long>(off));
+  if (off % kTensorAlign != 0)
+    return fail(err, Status::misaligned, "tensor '%s' offset %llu not %u-byte aligned", want.name,
+                static_cast<unsigned long long>(off), kTensorAlign);
+  uint32_t q_off = 0;  // int8: the data offset (nonzero: the data follows the header)
+  if (dtype == DType::int8) {
+    if (off > 0xFFFFFFFFu)
+      return fail(err, Status::out_of_bounds, "int8 tensor '%s' lies past 4 GiB", want.name);
+    if (Status s = check_scales(b, off, want, m.q_group, err); s != Status::ok) return s;
+    q_off = uint32_t(off);
+  }
+  const float* p = dtype == DType::f32 ? reinterpret_cast<const float*>(b + off) : nullptr;
+  bind(m, want, p, q_off);
+  return Status::ok;
+}
+
+}  // namespace
+
+Status parse_model(const void* data, size_t size, Model* out, Error* err) {
+  const auto* b = static_cast<const uint8_t*>(data);
+  if (!b) return fail(err, Status::bad_argument, "no model bytes");
+  if (reinterpret_cast<uintptr_t>(b) % 4 != 0)
+    return fail(err, Status::misaligned, "model bytes must be 4-byte aligned");
+  if (Status s = check_envelope(b, size, err); s != Status::ok) return s;
+  Config c;
+  if (Status s = read_config(b, size, &c, err); s != Status::ok) return s;
+  if (Status s = check_sections(b, size, c, err); s != Status::ok) return s;
+  uint32_t q_group = 0;
+  if (Status s = check_dtypes(b, size, c, &q_group, err); s != Status::ok) return s;
+  const Vocab v{b + load_u32(b + kOffVocabTable), c.vocab_size};
+  if (Status s = check_vocab(v, err); s != Status::ok) return s;
 
   // Filled in place (a Model is several KB: no copy on a microcontroller's
   // stack); on failure *out is left partly filled.
   *out = Model{};
-  Model& m = *out;
-  m.config = c;
-  m.vocab = v;
-  m.file_size = size;
-  m.bytes = b;
-  m.q_group = q_group;
-  for (uint32_t i = 0; i < nt; ++i) {
-    const uint8_t* e = b + dir_off + uint64_t(i) * kDirEntrySize;
-    const TensorSpec want = tensor_spec(c, i);
-    if (std::memchr(e, 0, kTensorNameMax) == nullptr)
-      return fail(err, Status::bad_tensor, "directory entry %u: name not NUL-terminated", i);
-    if (std::strncmp(reinterpret_cast<const char*>(e), want.name, kTensorNameMax) != 0)
-      return fail(err, Status::bad_tensor, "directory entry %u is '%.31s', expected '%s'", i,
-                  reinterpret_cast<const char*>(e), want.name);
-    const uint32_t rows = load_u32(e + 36), cols = load_u32(e + 40);
-    const DType dtype = static_cast<DType>(load_u32(e + 32));  // checked above
-    const uint64_t off = load_u64(e + 48), nbytes = load_u64(e + 56);
-    if (rows != want.rows || cols != want.cols)
-      return fail(err, Status::bad_tensor, "tensor '%s' has shape %ux%u, expected %ux%u", want.name,
-                  rows, cols, want.rows, want.cols);
-    const uint64_t want_bytes = tensor_bytes_as(want, dtype, q_group);
-    if (nbytes != want_bytes)
-      return fail(err, Status::bad_tensor, "tensor '%s' is %llu bytes, expected %llu", want.name,
-                  static_cast<unsigned long long>(nbytes),
-                  static_cast<unsigned long long>(want_bytes));
-    if (off < data_off || off > size - 4 || nbytes > size - 4 - off)
-      return fail(err, Status::out_of_bounds, "tensor '%s' at offset %llu runs past the end",
-                  want.name, static_cast<unsigned long long>(off));
-    if (off % kTensorAlign != 0)
-      return fail(err, Status::misaligned, "tensor '%s' offset %llu not %u-byte aligned", want.name,
-                  static_cast<unsigned long long>(off), kTensorAlign);
-    uint32_t q_off = 0;  // int8: the data offset (nonzero: the data follows the header)
-    if (dtype == DType::int8) {
-      if (off > 0xFFFFFFFFu)
-        return fail(err, Status::out_of_bounds, "int8 tensor '%s' lies past 4 GiB", want.name);
-      const uint8_t* scales = b + off + int8_scales_offset(rows, cols);
-      const uint64_t n_scales = uint64_t(rows) * int8_groups(cols, q_group);
-      for (uint64_t k = 0; k < n_scales; ++k) {
-        const uint32_t bits = load_u32(scales + 4 * k);
-        if ((bits & 0x7F800000u) == 0x7F800000u || (bits >> 31) != 0)
-          return fail(err, Status::bad_tensor, "tensor '%s': int8 scale %llu is not finite and >= 0",
-                      want.name, static_cast<unsigned long long>(k));
-      }
-      q_off = uint32_t(off);
-    }
-    const float* p = dtype == DType::f32 ? reinterpret_cast<const float*>(b + off) : nullptr;
-    bind(m, want, p, q_off);
-  }
+  out->config = c;
+  out->vocab = v;
+  out->file_size = size;
+  out->bytes = b;
+  out->q_group = q_group;
+  for (uint32_t i = 0, nt = tensor_count(c); i < nt; ++i)
+    if (Status s = bind_entry(*out, i, err); s != Status::ok) return s;
   return Status::ok;
 }
 
