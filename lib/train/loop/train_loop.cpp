@@ -83,154 +83,206 @@ bool prepare(const TrainRunOptions& o, TrainState* s, TextData* data, std::strin
   return check_windows(*data, s->config.model.block_size, err);
 }
 
+// The output folder, created if missing.
+bool make_out_dir(const std::string& dir, std::string* err) {
+  std::error_code ec;
+  if (dir.empty()) {
+    *err = "--out: an output folder is required";
+    return false;
+  }
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir)) {
+    *err = dir + ": cannot create the output folder" + (ec ? ": " + ec.message() : "");
+    return false;
+  }
+  return true;
+}
+
+// One training run over a prepared state: evaluations, steps, checkpoints,
+// the log and the plot. run_training() drives it.
+class Run {
+ public:
+  Run(const TrainRunOptions& o, TrainState& s, const TextData& data, Trainer& trainer,
+      Progress& progress, RunLog& log, TrainRunResult* r)
+      : o_(o), s_(s), c_(s.config), data_(data), trainer_(trainer), progress_(progress), log_(log),
+        r_(r), last_(o.out_dir + "/" + kLastCheckpoint), best_(o.out_dir + "/" + kBestCheckpoint),
+        t_start_(now_s()), elapsed0_(s.elapsed_s),
+        tokens_per_step_(uint64_t(c_.batch_size) * c_.model.block_size) {}
+
+  // What the run is, in two or three lines.
+  void banner() {
+    const Config& m = c_.model;
+    progress_.line(fmt("%s: %s %u layers x %u, mixers %s, %s%s parameters %s, vocab %u",
+                       o_.resume ? "resuming" : "training", c_.base.c_str(), m.n_layer, m.n_embd,
+                       mixer_list_string(m).c_str(), m.pos_emb ? "position embedding, " : "",
+                       with_commas(m.parameter_count()).c_str(), m.bias ? "(bias)" : "(no bias)",
+                       m.vocab_size));
+    progress_.line(fmt("data %s: %s train / %s val characters; batch %u x %u, %u steps, lr %.2g, "
+                       "dropout %.2g, seed %llu, %d threads",
+                       o_.data_path.c_str(), with_commas(data_.train.size()).c_str(),
+                       with_commas(data_.val.size()).c_str(), c_.batch_size, m.block_size,
+                       c_.max_iters, c_.learning_rate, double(c_.dropout),
+                       static_cast<unsigned long long>(c_.seed), threads()));
+    progress_.line("device: " + trainer_.device_description());
+    if (o_.resume)
+      progress_.line(fmt("resumed at step %llu of %u", static_cast<unsigned long long>(s_.step),
+                         c_.max_iters));
+  }
+
+  // Evaluates at step k when due (once per step), saving best and last.
+  // *stopped when a stop request interrupted it; false on a write error.
+  bool evaluate_if_due(uint64_t k, bool* stopped, std::string* err) {
+    if (!eval_due(k) || (!s_.evals.empty() && s_.evals.back().step == k)) return true;
+    double tl, vl;
+    if (!trainer_.evaluate(data_, &tl, &vl, o_.stop_flag)) {
+      *stopped = true;
+      return true;
+    }
+    s_.evals.push_back({k, tl, vl, elapsed()});
+    log_.evaluation(s_.evals.back());
+    r_->train_loss = tl, r_->val_loss = vl;
+    std::string note;
+    if (vl < s_.best_val) {
+      s_.best_val = vl;
+      s_.best_step = k;
+      if (!save(best_, err)) return false;
+      note = " (best; saved " + std::string(kBestCheckpoint) + ")";
+    }
+    progress_.line(fmt("step %llu: train loss %.4f, val loss %.4f%s",
+                       static_cast<unsigned long long>(k), tl, vl, note.c_str()));
+    if (!save(last_, err)) return false;
+    write_plot();
+    return true;
+  }
+
+  // One optimizer step at step k, logged; false (with *err) if the loss diverged.
+  bool step(uint64_t k, std::string* err) {
+    const double t0 = now_s();
+    double norm = 0, lr = 0;
+    const double loss = trainer_.step(data_, &norm, &lr);
+    const double dt = now_s() - t0;
+    train_time_ += dt;
+    ++steps_here_;
+    step_time_ema_ = steps_here_ == 1 ? dt : 0.9 * step_time_ema_ + 0.1 * dt;
+    if (!std::isfinite(loss)) {
+      *err = fmt("the loss became %f at step %llu (diverged); lower --lr or check the data", loss,
+                 static_cast<unsigned long long>(k));
+      return false;
+    }
+    s_.iters.push_back({k, float(loss), float(lr), float(norm), float(tokens_per_step_ / dt),
+                        elapsed()});
+    log_.iteration(s_.iters.back());
+    const uint64_t remaining = c_.max_iters - s_.step;
+    progress_.iteration(s_.step, c_.max_iters, loss, lr, tokens_per_step_ / step_time_ema_,
+                        remaining * step_time_ema_);
+    return true;
+  }
+
+  // The loop: evaluate when due, step, checkpoint; until max_iters or a stop.
+  // Returns 0, or 1 on an error; *stopped when a stop ended it early.
+  int loop(bool* stopped, std::string* err) {
+    for (;;) {
+      const uint64_t k = s_.step;
+      if (!evaluate_if_due(k, stopped, err)) return 1;
+      if (*stopped || k >= c_.max_iters) return 0;
+      if (stop_requested()) {
+        *stopped = true;
+        return 0;
+      }
+      if (!step(k, err)) return 1;
+      if (stop_requested() || (o_.stop_at && s_.step >= o_.stop_at)) {
+        *stopped = true;
+        return 0;
+      }
+      if (c_.ckpt_interval && s_.step % c_.ckpt_interval == 0 && !eval_due(s_.step))
+        if (!save(last_, err)) return 1;
+    }
+  }
+
+  // The last checkpoint and plot after a stop, the closing line, the result.
+  int finish(bool stopped, std::string* err) {
+    if (stopped) {
+      if (!save(last_, err)) return 1;
+      write_plot();
+      progress_.line(fmt("stopped at step %llu: saved %s (continue with --resume)",
+                         static_cast<unsigned long long>(s_.step), last_.c_str()));
+    } else {
+      progress_.line(fmt("done: %llu steps, val loss %.4f (best %.4f at step %llu), %s",
+                         static_cast<unsigned long long>(s_.step), r_->val_loss, s_.best_val,
+                         static_cast<unsigned long long>(s_.best_step),
+                         format_duration(elapsed()).c_str()));
+    }
+    r_->step = s_.step;
+    r_->stopped = stopped;
+    r_->best_val = s_.best_val;
+    r_->elapsed_s = now_s() - t_start_;
+    r_->tokens_per_s =
+        train_time_ > 0 ? double(steps_here_ * tokens_per_step_) / train_time_ : 0;
+    if (std::isnan(r_->val_loss) && !s_.evals.empty()) {
+      r_->train_loss = s_.evals.back().train_loss;
+      r_->val_loss = s_.evals.back().val_loss;
+    }
+    return stopped ? 130 : 0;
+  }
+
+ private:
+  double elapsed() const { return elapsed0_ + (now_s() - t_start_); }
+  bool eval_due(uint64_t k) const { return k % c_.eval_interval == 0 || k == c_.max_iters; }
+  bool stop_requested() const { return o_.stop_flag && o_.stop_flag->load(); }
+  bool save(const std::string& path, std::string* err) {
+    trainer_.sync_to_state();
+    s_.elapsed_s = elapsed();
+    return save_checkpoint(path, s_, err);
+  }
+  void write_plot() {
+    const Config& m = c_.model;
+    const std::string svg = loss_curve_svg(
+        s_.iters, s_.evals,
+        fmt("%s, %s, %u x %u", c_.base.c_str(), mixer_list_string(m).c_str(), m.n_layer, m.n_embd));
+    std::string ignored;  // a plot that cannot be written does not stop training
+    host::write_file_atomic(o_.out_dir + "/loss.svg", svg.data(), svg.size(), &ignored);
+  }
+
+  const TrainRunOptions& o_;
+  TrainState& s_;
+  const TrainConfig& c_;
+  const TextData& data_;
+  Trainer& trainer_;
+  Progress& progress_;
+  RunLog& log_;
+  TrainRunResult* r_;
+  const std::string last_, best_;
+  const double t_start_, elapsed0_;
+  const uint64_t tokens_per_step_;
+  double step_time_ema_ = 0, train_time_ = 0;
+  uint64_t steps_here_ = 0;
+};
+
 }  // namespace
 
 int run_training(const TrainRunOptions& o, TrainRunResult* r, std::string* err) {
   *r = TrainRunResult{};
-  std::error_code ec;
-  if (o.out_dir.empty()) {
-    *err = "--out: an output folder is required";
-    return 1;
-  }
-  std::filesystem::create_directories(o.out_dir, ec);
-  if (ec || !std::filesystem::is_directory(o.out_dir)) {
-    *err = o.out_dir + ": cannot create the output folder" + (ec ? ": " + ec.message() : "");
-    return 1;
-  }
+  if (!make_out_dir(o.out_dir, err)) return 1;
   TrainState s;
   TextData data;
   if (!prepare(o, &s, &data, err)) return 1;
-  TrainConfig& c = s.config;
-  const Config& m = c.model;
-  {
-    const std::string json = config_json(c);
-    if (!host::write_file_atomic(o.out_dir + "/config.json", json.data(), json.size(), err))
-      return 1;
-  }
+  const std::string json = config_json(s.config);
+  if (!host::write_file_atomic(o.out_dir + "/config.json", json.data(), json.size(), err)) return 1;
 
   const bool live = o.live >= 0 ? o.live == 1 : (o.out && ::isatty(::fileno(o.out)));
-  Progress progress(o.out, live, c.log_interval);
+  Progress progress(o.out, live, s.config.log_interval);
   RunLog log;
   if (!log.open(o.out_dir, s, err)) return 1;
   std::unique_ptr<Backend> gpu;
-  if (o.cuda && !(gpu = open_cuda_backend(backend_options(c, o.cuda_bf16), err))) return 1;
+  if (o.cuda && !(gpu = open_cuda_backend(backend_options(s.config, o.cuda_bf16), err))) return 1;
   Trainer trainer = gpu ? Trainer(s, std::move(gpu)) : Trainer(s);
-  r->parameters = m.parameter_count();
+  r->parameters = s.config.model.parameter_count();
 
-  progress.line(fmt("%s: %s %u layers x %u, mixers %s, %s%s parameters %s, vocab %u", 
-                    o.resume ? "resuming" : "training", c.base.c_str(), m.n_layer, m.n_embd,
-                    mixer_list_string(m).c_str(), m.pos_emb ? "position embedding, " : "",
-                    with_commas(m.parameter_count()).c_str(), m.bias ? "(bias)" : "(no bias)",
-                    m.vocab_size));
-  progress.line(fmt("data %s: %s train / %s val characters; batch %u x %u, %u steps, lr %.2g, "
-                    "dropout %.2g, seed %llu, %d threads",
-                    o.data_path.c_str(), with_commas(data.train.size()).c_str(),
-                    with_commas(data.val.size()).c_str(), c.batch_size, m.block_size,
-                    c.max_iters, c.learning_rate, double(c.dropout),
-                    static_cast<unsigned long long>(c.seed), threads()));
-  progress.line("device: " + trainer.device_description());
-  if (o.resume)
-    progress.line(fmt("resumed at step %llu of %u", static_cast<unsigned long long>(s.step),
-                      c.max_iters));
-
-  const std::string last = o.out_dir + "/" + kLastCheckpoint;
-  const std::string best = o.out_dir + "/" + kBestCheckpoint;
-  const double t_start = now_s();
-  const double elapsed0 = s.elapsed_s;
-  auto elapsed = [&] { return elapsed0 + (now_s() - t_start); };
-  auto write_plot = [&] {
-    const std::string svg = loss_curve_svg(
-        s.iters, s.evals,
-        fmt("%s, %s, %u x %u", c.base.c_str(), mixer_list_string(m).c_str(), m.n_layer, m.n_embd));
-    std::string e2;
-    host::write_file_atomic(o.out_dir + "/loss.svg", svg.data(), svg.size(), &e2);
-  };
-  auto save = [&](const std::string& path) {
-    trainer.sync_to_state();
-    s.elapsed_s = elapsed();
-    return save_checkpoint(path, s, err);
-  };
-  auto stop_requested = [&] { return o.stop_flag && o.stop_flag->load(); };
-  auto eval_due = [&](uint64_t k) { return k % c.eval_interval == 0 || k == c.max_iters; };
-
-  const uint64_t tokens_per_step = uint64_t(c.batch_size) * m.block_size;
-  double step_time_ema = 0, train_time = 0;
-  uint64_t steps_here = 0;
+  Run run(o, s, data, trainer, progress, log, r);
+  run.banner();
   bool stopped = false;
-  for (;;) {
-    const uint64_t k = s.step;
-    if (eval_due(k) && (s.evals.empty() || s.evals.back().step != k)) {
-      double tl, vl;
-      if (!trainer.evaluate(data, &tl, &vl, o.stop_flag)) {
-        stopped = true;
-        break;
-      }
-      s.evals.push_back({k, tl, vl, elapsed()});
-      log.evaluation(s.evals.back());
-      r->train_loss = tl, r->val_loss = vl;
-      std::string note;
-      if (vl < s.best_val) {
-        s.best_val = vl;
-        s.best_step = k;
-        if (!save(best)) return 1;
-        note = " (best; saved " + std::string(kBestCheckpoint) + ")";
-      }
-      progress.line(fmt("step %llu: train loss %.4f, val loss %.4f%s",
-                        static_cast<unsigned long long>(k), tl, vl, note.c_str()));
-      if (!save(last)) return 1;
-      write_plot();
-    }
-    if (k >= c.max_iters) break;
-    if (stop_requested()) {
-      stopped = true;
-      break;
-    }
-    const double t0 = now_s();
-    double norm = 0, lr = 0;
-    const double loss = trainer.step(data, &norm, &lr);
-    const double dt = now_s() - t0;
-    train_time += dt;
-    ++steps_here;
-    step_time_ema = steps_here == 1 ? dt : 0.9 * step_time_ema + 0.1 * dt;
-    if (!std::isfinite(loss)) {
-      *err = fmt("the loss became %f at step %llu (diverged); lower --lr or check the data", loss,
-                 static_cast<unsigned long long>(k));
-      return 1;
-    }
-    s.iters.push_back({k, float(loss), float(lr), float(norm), float(tokens_per_step / dt),
-                       elapsed()});
-    log.iteration(s.iters.back());
-    const uint64_t remaining = c.max_iters - s.step;
-    progress.iteration(s.step, c.max_iters, loss, lr, tokens_per_step / step_time_ema,
-                       remaining * step_time_ema);
-    if (stop_requested() || (o.stop_at && s.step >= o.stop_at)) {
-      stopped = true;
-      break;
-    }
-    if (c.ckpt_interval && s.step % c.ckpt_interval == 0 && !eval_due(s.step))
-      if (!save(last)) return 1;
-  }
-  if (stopped) {
-    if (!save(last)) return 1;
-    write_plot();
-    progress.line(fmt("stopped at step %llu: saved %s (continue with --resume)",
-                      static_cast<unsigned long long>(s.step), last.c_str()));
-  } else {
-    progress.line(fmt("done: %llu steps, val loss %.4f (best %.4f at step %llu), %s",
-                      static_cast<unsigned long long>(s.step), r->val_loss, s.best_val,
-                      static_cast<unsigned long long>(s.best_step),
-                      format_duration(elapsed()).c_str()));
-  }
-  r->step = s.step;
-  r->stopped = stopped;
-  r->best_val = s.best_val;
-  r->elapsed_s = now_s() - t_start;
-  r->tokens_per_s = train_time > 0 ? double(steps_here * tokens_per_step) / train_time : 0;
-  if (std::isnan(r->val_loss) && !s.evals.empty()) {
-    r->train_loss = s.evals.back().train_loss;
-    r->val_loss = s.evals.back().val_loss;
-  }
-  return stopped ? 130 : 0;
+  if (run.loop(&stopped, err) != 0) return 1;
+  return run.finish(stopped, err);
 }
 
 }  // namespace causalgen::train
