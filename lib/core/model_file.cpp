@@ -1,5 +1,7 @@
 #include "causalgen/model_file.hpp"
 
+#include "causalgen/model_tensors.hpp"
+
 #include <cstring>
 
 namespace causalgen {
@@ -243,19 +245,26 @@ namespace {
 // The steps of parse_model, in the order it runs them: each trusts only what
 // the steps before it checked.
 
-// The envelope: magic, sizes, version, CRC-32 and header size.
-Status check_envelope(const uint8_t* b, size_t size, Error* err) {
-  if (size < 4 || std::memcmp(b, kMagic, 4) != 0) {
-    if (size < 4) return fail(err, Status::truncated, "file is %zu bytes, too short for a model", size);
+// The header's start, from the first n bytes of a file of at least n
+// bytes: magic, a whole header, version.
+Status check_header_start(const uint8_t* b, size_t n, Error* err) {
+  if (n < 4 || std::memcmp(b, kMagic, 4) != 0) {
+    if (n < 4) return fail(err, Status::truncated, "file is %zu bytes, too short for a model", n);
     return fail(err, Status::bad_magic, "not a causalgen model file (magic is not \"CGLM\")");
   }
-  if (size < kHeaderSize + 4)
+  if (n < kHeaderSize + 4)
     return fail(err, Status::truncated, "file is %zu bytes, shorter than the %u-byte header",
-                size, kHeaderSize + 4);
+                n, kHeaderSize + 4);
   const uint32_t version = load_u32(b + kOffVersion);
   if (version != kFormatVersion)
     return fail(err, Status::bad_version, "format version %u, this build reads version %u",
                 version, kFormatVersion);
+  return Status::ok;
+}
+
+// The envelope: the header's start, sizes, CRC-32 and header size.
+Status check_envelope(const uint8_t* b, size_t size, Error* err) {
+  if (Status s = check_header_start(b, size, err); s != Status::ok) return s;
   const uint64_t file_size = load_u64(b + kOffFileSize);
   if (file_size > size)
     return fail(err, Status::truncated, "file is truncated: header says %llu bytes, got %zu",
@@ -430,6 +439,14 @@ Status bind_entry(Model& m, uint32_t i, Error* err) {
 
 }  // namespace
 
+Status model_file_size_from_header(const void* head, size_t n, uint64_t* size, Error* err) {
+  const auto* b = static_cast<const uint8_t*>(head);
+  if (!b && n) return fail(err, Status::bad_argument, "no header bytes");
+  if (Status s = check_header_start(b, n, err); s != Status::ok) return s;
+  *size = load_u64(b + kOffFileSize);
+  return Status::ok;
+}
+
 Status parse_model(const void* data, size_t size, Model* out, Error* err) {
   const auto* b = static_cast<const uint8_t*>(data);
   if (!b) return fail(err, Status::bad_argument, "no model bytes");
@@ -455,6 +472,32 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err) {
   for (uint32_t i = 0, nt = tensor_count(c); i < nt; ++i)
     if (Status s = bind_entry(*out, i, err); s != Status::ok) return s;
   return Status::ok;
+}
+
+TensorView tensor_view(const Model& m, uint32_t index) {
+  const uint8_t* e = dir_entry(m.bytes, index);
+  TensorView t;
+  t.spec = tensor_spec(m.config, index);  // parse_model checked the entry's name and shape
+  t.dtype = static_cast<DType>(load_u32(e + 32));
+  t.group = load_u32(e + 44);
+  t.data = m.bytes + load_u64(e + 48);
+  return t;
+}
+
+void tensor_values(const TensorView& t, float* out) {
+  const uint32_t rows = t.spec.rows, cols = t.spec.cols;
+  if (t.dtype == DType::f32) {
+    std::memcpy(out, t.data, size_t(rows) * cols * sizeof(float));
+    return;
+  }
+  const auto* q = reinterpret_cast<const int8_t*>(t.data);
+  const uint8_t* scales = t.data + int8_scales_offset(rows, cols);
+  for (uint32_t r = 0; r < rows; ++r)
+    for (uint32_t c = 0; c < cols; ++c) {
+      float s;
+      std::memcpy(&s, scales + (size_t(c / t.group) * rows + r) * 4, 4);  // group-major
+      out[size_t(r) * cols + c] = float(q[size_t(r) * cols + c]) * s;
+    }
 }
 
 }  // namespace causalgen

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -69,24 +70,74 @@ bool read_file(const std::string& path, AlignedBytes* out, std::string* error) {
 
 namespace {
 
-// A regular, non-empty file mapped read-only; false (nothing set) if it
-// cannot be, so that the caller reads it instead.
-bool map_file(const std::string& path, AlignedBytes* out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  struct stat st {};
-  void* p = MAP_FAILED;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-    p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  ::close(fd);
+// Reads up to n bytes (fewer only at the end of the file); -1 on an error.
+ssize_t read_up_to(int fd, uint8_t* p, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::read(fd, p + got, n - got);
+    if (r == 0) break;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    got += size_t(r);
+  }
+  return ssize_t(got);
+}
+
+// A regular file mapped read-only: populated in one call when its size is
+// what the header declares (no page fault per 4 KB, no copy), lazily
+// otherwise, so that parse_model names the mismatch without touching it all.
+bool map_model(int fd, size_t size, bool populate, AlignedBytes* out) {
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
   if (p == MAP_FAILED) return false;
-  out->data = std::unique_ptr<uint8_t[], ReleaseBytes>(static_cast<uint8_t*>(p),
-                                                       ReleaseBytes{size_t(st.st_size)});
-  out->size = size_t(st.st_size);
+  out->data = std::unique_ptr<uint8_t[], ReleaseBytes>(static_cast<uint8_t*>(p), ReleaseBytes{size});
+  out->size = size;
   return true;
 }
 
 }  // namespace
+
+bool load_model_bytes(const std::string& path, AlignedBytes* out, std::string* error) {
+  auto fail = [&](const std::string& why) {
+    *error = path + ": " + why;
+    return false;
+  };
+  // O_NONBLOCK: opening a FIFO that has no writer does not wait for one.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return fail(std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return fail(std::strerror(errno));
+
+  // The header first: what is not a model (a huge sparse file, /dev/zero) is
+  // refused after 68 bytes.
+  uint8_t head[kHeaderSize + 4];
+  const ssize_t n = read_up_to(fd, head, sizeof head);
+  if (n < 0) return fail(std::strerror(errno));
+  uint64_t declared = 0;
+  Error e;
+  if (model_file_size_from_header(head, size_t(n), &declared, &e) != Status::ok)
+    return fail(std::string(status_name(e.status)) + ": " + e.message);
+
+  if (S_ISREG(st.st_mode) && map_model(fd, size_t(st.st_size), uint64_t(st.st_size) == declared, out))
+    return true;
+  // Anything else (a pipe): the declared size and one byte more, so that
+  // parse_model sees a file that is too long as such.
+  if (declared > SIZE_MAX - 1) return fail("the header declares " + std::to_string(declared) + " bytes");
+  *out = aligned_bytes(size_t(declared) + 1);
+  if (!out->data) return fail("out of memory for the " + std::to_string(declared) + " bytes its header declares");
+  std::memcpy(out->data.get(), head, size_t(n));
+  const ssize_t rest = read_up_to(fd, out->data.get() + n, size_t(declared) + 1 - size_t(n));
+  if (rest < 0) return fail(std::strerror(errno));
+  out->size = size_t(n) + size_t(rest);
+  return true;
+}
+
 
 bool write_file_atomic(const std::string& path, const void* data, size_t n, std::string* error) {
   const std::string tmp = path + ".tmp";
@@ -122,7 +173,7 @@ bool write_file_atomic(const std::string& path, const void* data, size_t n, std:
 }
 
 bool load_model(const std::string& path, LoadedModel* out, std::string* error) {
-  if (!map_file(path, &out->bytes) && !read_file(path, &out->bytes, error)) return false;
+  if (!load_model_bytes(path, &out->bytes, error)) return false;
   Error e;
   if (parse_model(out->bytes.data.get(), out->bytes.size, &out->model, &e) != Status::ok) {
     *error = path + ": " + status_name(e.status) + ": " + e.message;
@@ -142,7 +193,7 @@ bool make_state(const Model& m, OwnedState* out, std::string* error) {
 }
 
 bool load_c_model(const std::string& path, LoadedCModel* out, std::string* error) {
-  if (!read_file(path, &out->bytes, error)) return false;
+  if (!load_model_bytes(path, &out->bytes, error)) return false;
   out->mem = aligned_bytes(cg_model_bytes());
   cg_error e;
   out->model = cg_model_load(out->mem.data.get(), out->mem.size, out->bytes.data.get(),

@@ -27,14 +27,18 @@ bool read_file(const std::string& path, AlignedBytes* out, std::string* error);
 // Writes atomically: temp file in the same folder, fsync, rename.
 bool write_file_atomic(const std::string& path, const void* data, size_t n, std::string* error);
 
+// A model file's bytes: its header is checked first (magic, version), then a
+// regular file is mapped read-only (page-aligned; populated in one system
+// call when its size is what the header says) and anything else (a pipe) is
+// read up to the size its header declares. The bytes must not be written.
+bool load_model_bytes(const std::string& path, AlignedBytes* out, std::string* error);
+
 struct LoadedModel {
   AlignedBytes bytes;
   Model model{};
 };
-// Reads and validates a model file; *error is "FILE: reason" on failure.
-// A regular file is mapped read-only (page-aligned) and populated in one
-// system call, without a copy or a page fault per 4 KB: most of a short
-// generation's start-up otherwise. Its bytes must not be written.
+// Reads (load_model_bytes) and validates a model file; *error is
+// "FILE: reason" on failure.
 bool load_model(const std::string& path, LoadedModel* out, std::string* error);
 
 // A generation state in owned, aligned memory.

@@ -92,6 +92,25 @@ case "$case_name" in
     # A directory is not a model file.
     expect_error "." generate --model "$dir"
     ;;
+  special_files)
+    # Files that never end or never start: one message within seconds, never
+    # a hang or the whole file read into memory.
+    mkfifo "$work/fifo"
+    truncate -s 64G "$work/sparse.cgm"
+    for f in "$work/fifo" /dev/zero "$work/sparse.cgm"; do
+      for cmd in info generate; do
+        timeout 20 "$exe" $cmd --model "$f" >"$work/out" 2>"$work/err"
+        rc=$?
+        [ "$rc" -eq 1 ] || fail "$cmd --model $f: exit $rc (124: it hung), want 1"
+        grep -Eq "truncated|magic" "$work/err" || fail "$cmd --model $f: $(cat "$work/err")"
+      done
+    done
+    # A model through a pipe is read up to the size its header declares.
+    run generate --model /dev/stdin --tokens 20 --seed 3 <"$dir/shift.cgm"
+    [ "$rc" -eq 0 ] || fail "model from a pipe: exit $rc: $(cat "$work/err")"
+    (cat "$dir/shift.cgm"; echo extra) | "$exe" info --model /dev/stdin >"$work/out" 2>"$work/err"
+    grep -q "bytes but there are" "$work/err" || fail "trailing bytes in a pipe: $(cat "$work/err")"
+    ;;
   bad_prompt)
     expect_error "'z'.*vocabulary" generate --model "$dir/shift.cgm" --prompt "ABz" --tokens 5
     expect_error "U\+00E9" generate --model "$dir/shift.cgm" --prompt "é" --tokens 5

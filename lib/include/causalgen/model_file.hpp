@@ -107,6 +107,12 @@ struct Model {
   bool quantized() const { return q_group != 0; }
 };
 
+// The file size a model file's header declares, from its first n bytes
+// (n >= kHeaderSize + 4, or the whole file if it is shorter): checks the magic
+// and the version with parse_model's messages, so that a reader can refuse
+// what is not a model before reading all of it.
+Status model_file_size_from_header(const void* head, size_t n, uint64_t* size, Error* err);
+
 // Validates every field (sizes, offsets, alignment, shapes, CRC) and fills
 // *out with pointers into data. data must be 4-byte aligned (64 preferred).
 Status parse_model(const void* data, size_t size, Model* out, Error* err);
