@@ -12,6 +12,7 @@
 
 #include "bench_train_cuda.hpp"
 #include "commands.hpp"
+#include "host/mixer_names.hpp"
 #include "train/loop/backend_library.hpp"
 #include "train/model/gemm.hpp"
 #include "train/data/text_data.hpp"
@@ -21,11 +22,11 @@ namespace causalgen::cli {
 
 namespace {
 
-// Every registered mixer, in the core registry's order.
-std::vector<std::string> all_mixers() {
-  std::vector<std::string> names;
-  for (uint32_t i = 0; i < mixer_count(); ++i) names.push_back(mixer_name(mixer_at(i)));
-  return names;
+// --mixer: one mixer (or a per-layer list), or "all": every registered mixer.
+std::vector<std::string> mixers_to_bench(const std::string& option) {
+  if (option != "all") return {option};
+  const std::vector<const char*> all = host::registered_mixers();
+  return {all.begin(), all.end()};
 }
 
 
@@ -78,9 +79,7 @@ double flops_per_step(const Config& c, uint32_t B) {
 // --device cuda: the GPU trainer on random tokens (speed does not depend on
 // the text), each mixer of the named config.
 int run_bench_train_cuda(const BenchTrainOptions& o) {
-  std::vector<std::string> mixers;
-  if (o.mixer == "all") mixers = all_mixers();
-  else mixers = {o.mixer};
+  const std::vector<std::string> mixers = mixers_to_bench(o.mixer);
   std::printf("CUDA trainer, %s config, %s products, %u timed steps after 10 warm-up, random tokens "
               "(vocab 65)\n\n", o.config.c_str(), o.precision.c_str(), o.steps);
   std::printf("| mixer | params | ms/iter | tokens/s | TFLOP/s |\n|---|---:|---:|---:|---:|\n");
@@ -110,9 +109,7 @@ int run_bench_train_cuda(const BenchTrainOptions& o) {
 int run_bench_train(const BenchTrainOptions& o) {
   if (o.device == "cuda") return run_bench_train_cuda(o);
   train::set_threads(int(o.threads));
-  std::vector<std::string> mixers;
-  if (o.mixer == "all") mixers = all_mixers();
-  else mixers = {o.mixer};
+  const std::vector<std::string> mixers = mixers_to_bench(o.mixer);
   train::TextData data;
   std::string err;
   if (!o.data.empty()) {

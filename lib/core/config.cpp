@@ -19,6 +19,7 @@ bool parse_mixer(const char* s, Mixer* out) {
 }
 
 uint32_t mixer_count() { return mixers::count(); }
+bool mixer_known(Mixer m) { return mixers::find(m) != nullptr; }
 Mixer mixer_at(uint32_t i) { return i < mixers::count() ? mixers::at(i)->code : Mixer::max; }
 
 bool mixer_window_limited(Mixer m) {

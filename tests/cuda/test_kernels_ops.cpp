@@ -355,12 +355,13 @@ TEST_CASE("cuda kernel: AdamW with clipping equals the CPU trainer's", "[cuda][k
   require_gpu();
   // Three tensors: two matrices (weight decay) around a bias (none).
   const size_t n = 300001;
-  std::vector<train::TensorRange> tensors = {{"w1", 0, 200000, 400, 500, true},
-                                             {"b1", 200000, 100, 1, 100, false},
-                                             {"w2", 200100, n - 200100, 1, 0, true}};
+  using causalgen::TensorKind;
+  std::vector<train::TensorRange> tensors = {{"w1", 0, 200000, 400, 500, TensorKind::matrix, false},
+                                             {"b1", 200000, 100, 1, 100, TensorKind::bias, false},
+                                             {"w2", 200100, n - 200100, 1, 0, TensorKind::matrix, false}};
   std::vector<uint8_t> decay(n);
   for (const auto& t : tensors)
-    std::fill(decay.begin() + t.offset, decay.begin() + t.offset + t.size, uint8_t(t.decay));
+    std::fill(decay.begin() + t.offset, decay.begin() + t.offset + t.size, uint8_t(t.decay()));
   const train::AdamWParams h;  // beta1 0.9, beta2 0.99, eps 1e-8, weight decay 0.1
   const float lr = 1e-3f, clip = 1.0f;  // |g| ~ 300: every step clips
 

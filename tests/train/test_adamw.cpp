@@ -12,7 +12,8 @@ using namespace causalgen::train;
 TEST_CASE("adamw: two steps equal the hand computation, decay on matrices only", "[train][adamw]") {
   set_threads(2);
   // A 2x2 matrix (decayed) and a 1x3 bias (not decayed).
-  std::vector<TensorRange> ts = {{"w", 0, 4, 2, 2, true}, {"b", 4, 3, 1, 3, false}};
+  std::vector<TensorRange> ts = {{"w", 0, 4, 2, 2, causalgen::TensorKind::matrix, false},
+                                     {"b", 4, 3, 1, 3, causalgen::TensorKind::bias, false}};
   std::vector<float> p = {0.5f, -1.0f, 2.0f, 0.25f, 0.1f, -0.2f, 0.3f};
   std::vector<float> m(7, 0.0f), v(7, 0.0f);
   const std::vector<std::vector<float>> grads = {{0.1f, -0.2f, 0.3f, 0.0f, 1.0f, -1.0f, 0.5f},

@@ -11,6 +11,7 @@ extern const MixerDesc kMax, kMin, kMaxAvg, kMinAvg;  // shift.cpp
 extern const MixerDesc kAttention;                    // attention.cpp
 
 namespace {
+// In code order: find() indexes it by code.
 const MixerDesc* const kRegistry[] = {
     &kMax, &kMin, &kMaxAvg, &kMinAvg, &kAttention,
 };
@@ -20,9 +21,8 @@ uint32_t count() { return sizeof kRegistry / sizeof kRegistry[0]; }
 const MixerDesc* at(uint32_t i) { return i < count() ? kRegistry[i] : nullptr; }
 
 const MixerDesc* find(Mixer code) {
-  for (const MixerDesc* d : kRegistry)
-    if (d->code == code) return d;
-  return nullptr;
+  const uint32_t i = static_cast<uint32_t>(code);
+  return i < count() && kRegistry[i]->code == code ? kRegistry[i] : nullptr;
 }
 
 const MixerDesc* find(const char* name) {

@@ -20,6 +20,8 @@ bool parse_mixer(const char* s, Mixer* out);           // inverse of mixer_name
 // The registered mixers, in registry order (for help texts and listings).
 uint32_t mixer_count();
 Mixer mixer_at(uint32_t i);
+// Whether the core's registry has a mixer with this code.
+bool mixer_known(Mixer m);
 // Whether the mixer needs the last T positions (its state is a window cache).
 bool mixer_window_limited(Mixer m);
 // The shift family's running-mean forms (their kernels in every backend).

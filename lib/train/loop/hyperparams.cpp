@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "host/mixer_names.hpp"
 #include "train/loop/train_config.hpp"
 
 namespace causalgen::train {
@@ -251,7 +252,7 @@ bool check_hyperparam(const Hyperparam& p, const HyperValue& v, std::string* err
   if (p.access.type == HyperType::mixers) {
     const MixerList& ms = std::get<MixerList>(v);
     for (Mixer m : ms)
-      if (std::string(mixer_name(m)) == "?") {  // not in the core's registry
+      if (!mixer_known(m)) {
         *err = "names an unknown mixer code " + std::to_string(uint32_t(m));
         return false;
       }
@@ -316,9 +317,7 @@ std::string allowed_text(const Hyperparam& p) {
   if (t == HyperType::on_off) return "on or off";
   if (t == HyperType::name) return or_list(kBaseNames);
   if (t == HyperType::mixers) {
-    std::vector<const char*> names;
-    for (uint32_t i = 0; i < mixer_count(); ++i) names.push_back(mixer_name(mixer_at(i)));
-    return or_list(names) + ", or a list of them";
+    return or_list(host::registered_mixers()) + ", or a list of them";
   }
   const bool integer = is_integer(t);
   const bool bounded = r.hi < type_max(t);

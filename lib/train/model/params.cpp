@@ -11,8 +11,7 @@ ParamLayout::ParamLayout(const Config& c) : config(c), layers(c.n_layer) {
   const uint32_t n = tensor_count(c);
   for (uint32_t i = 0; i < n; ++i) {
     const TensorSpec s = tensor_spec(c, i);
-    tensors.push_back({s.name, s.offset, s.size(), s.rows, s.cols, s.kind == TensorKind::matrix,
-                       s.kind, s.residual_proj});
+    tensors.push_back({s.name, s.offset, s.size(), s.rows, s.cols, s.kind, s.residual_proj});
     total = s.offset + s.size();
   }
 }

@@ -19,9 +19,9 @@ struct TensorRange {
   std::string name;
   size_t offset, size;
   uint32_t rows, cols;
-  bool decay;  // a matrix: takes weight decay
   TensorKind kind;
   bool residual_proj;
+  bool decay() const { return kind == TensorKind::matrix; }  // weight decay: matrices only
 };
 
 struct ParamLayout {

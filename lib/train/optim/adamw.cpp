@@ -18,7 +18,7 @@ void adamw_step(const std::vector<TensorRange>& tensors, float* p, const float* 
     const float* gg = g + tr.offset;
     float* mm = m + tr.offset;
     float* vv = v + tr.offset;
-    const bool dec = tr.decay && h.weight_decay != 0.0;
+    const bool dec = tr.decay() && h.weight_decay != 0.0;
     const long n = long(tr.size);
 #pragma omp parallel for schedule(static) if (n > 16384)
     for (long i = 0; i < n; ++i) {

@@ -108,11 +108,10 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
 namespace {
 
 // saved: qkv (N x 3C), then the probabilities (B x H x T x T).
-template <class T>
 size_t qkv_values(const Config& c, int B, int Tn) { return size_t(B) * Tn * 3 * c.n_embd; }
 template <class T>
 size_t saved_bytes(const Config& c, int max_B, int max_T) {
-  return (qkv_values<T>(c, max_B, max_T) + size_t(max_B) * c.n_head * max_T * max_T) * sizeof(T);
+  return (qkv_values(c, max_B, max_T) + size_t(max_B) * c.n_head * max_T * max_T) * sizeof(T);
 }
 
 template <class T>
@@ -120,7 +119,7 @@ void forward(const Pass<T>& a, const T* h, T* m) {
   const Config& c = *a.config;
   const int C = int(c.n_embd), H = int(c.n_head), N = a.B * a.Tn;
   T* qkv = reinterpret_cast<T*>(a.saved);
-  T* att = qkv + qkv_values<T>(c, a.B, a.Tn);
+  T* att = qkv + qkv_values(c, a.B, a.Tn);
   matmul_forward(qkv, h, a.w, a.b, N, C, 3 * C);
   attention_forward(m, att, qkv, a.B, a.Tn, C, H, a.p, a.key,
                     a.first_window * uint64_t(H) * a.Tn * a.Tn);
@@ -131,7 +130,7 @@ void backward(const Pass<T>& a, const T* h, const T* dm, T* dh, T* dw, T* db, T*
   const Config& c = *a.config;
   const int C = int(c.n_embd), H = int(c.n_head), N = a.B * a.Tn;
   const T* qkv = reinterpret_cast<const T*>(a.saved);
-  const T* att = qkv + qkv_values<T>(c, a.B, a.Tn);
+  const T* att = qkv + qkv_values(c, a.B, a.Tn);
   T* dqkv = scratch;  // N x 3C
   attention_backward(dqkv, dm, qkv, att, a.B, a.Tn, C, H, a.p, a.key,
                      a.first_window * uint64_t(H) * a.Tn * a.Tn);
