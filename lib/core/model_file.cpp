@@ -102,27 +102,6 @@ bool quantize_rows(const float* w, uint32_t rows, uint32_t cols, uint32_t group,
 
 }  // namespace
 
-namespace {
-struct CrcTable {
-  uint32_t v[256];
-  constexpr CrcTable() : v{} {
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      v[i] = c;
-    }
-  }
-};
-constexpr CrcTable kCrcTable;  // reflected CRC-32, polynomial 0xEDB88320 (zlib's)
-}  // namespace
-
-uint32_t crc32(const void* data, size_t n, uint32_t crc) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  crc = ~crc;
-  for (size_t i = 0; i < n; ++i) crc = kCrcTable.v[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
-
 size_t model_file_size(const Config& c) { return size_t(layout_for(c).file_size); }
 size_t model_file_size(const Config& c, const WriteOptions& o) {
   return size_t(layout_for(c, o).file_size);

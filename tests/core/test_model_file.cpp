@@ -79,6 +79,10 @@ TEST_CASE("crc32 is the standard CRC-32 (zlib)", "[model_file]") {
   CHECK(crc32(b.data(), b.size()) == ref_crc32(b.data(), b.size()));
   // Incremental use gives the same as one call.
   CHECK(crc32(b.data() + 100, b.size() - 100, crc32(b.data(), 100)) == crc32(b.data(), b.size()));
+  // Every start offset and length around the 8-byte steps and the byte tail.
+  for (size_t start = 0; start < 9; ++start)
+    for (size_t n = 0; n < 40; ++n)
+      CHECK(crc32(b.data() + start, n) == ref_crc32(b.data() + start, n));
 }
 
 TEST_CASE("write_model then parse_model round-trips config, vocabulary and tensors", "[model_file]") {
