@@ -192,6 +192,82 @@ static void calibrate(void) {
   stat("calibrate_ticks", t1 - t0);
 }
 
+/* The model from flash and the state in its static buffer; 0 or an exit status. */
+static int load_model_and_state(const struct options* o, const cg_model** m, cg_state** s) {
+  cg_error err;
+  if (cg_model_bytes() > sizeof g_model_mem) {
+    stat("model descriptor bytes needed", cg_model_bytes());
+    err_line("firmware: rebuild with a larger -DFW_MODEL_MEM_BYTES", "");
+    return 3;
+  }
+  *m = cg_model_load(g_model_mem, sizeof g_model_mem, cg_model_data, (size_t)cg_model_data_len, &err);
+  if (!*m) return err_line("firmware: model: ", err.message), 1;
+  if (cg_sampler_check(&o->sampler, &err) != CG_OK) return err_line("causalgen: error: ", err.message), 1;
+  if (cg_state_bytes(*m) > sizeof g_state_mem) {
+    stat("state bytes needed", cg_state_bytes(*m));
+    err_line("firmware: the state buffer is too small for this model", "");
+    return 3;
+  }
+  *s = cg_state_init(*m, g_state_mem, sizeof g_state_mem, o->seed, &err);
+  if (!*s) return err_line("firmware: state: ", err.message), 1;
+  return 0;
+}
+
+/* What one run measured, printed after the text. */
+struct run_stats {
+  uint64_t t_prompt, t_gen, t_end, digest;
+  uint32_t prompt_chars, generated;
+};
+
+/* The C API's generation loop, as the native CLI runs it: feed the prompt,
+ * print it, then print each character the generator returns. The digest
+ * covers the logits each character is sampled from: the prompt's, then those
+ * after feeding each generated character but the last. */
+static int generate_and_print(const struct options* o, const cg_model* m, cg_state* s,
+                              struct run_stats* r) {
+  cg_error err;
+  cg_generator g;
+  r->t_prompt = ticks_now();
+  if (cg_generate_begin(&g, s, &o->sampler, o->prompt, o->prompt_len, o->tokens, &err) != CG_OK)
+    return err_line("causalgen: error: prompt: ", err.message), 1;
+  out_bytes(o->prompt, o->prompt_len);
+  const size_t logits_bytes = cg_vocab_size(m) * sizeof(float);
+  r->digest = 0xcbf29ce484222325ull;
+  r->t_gen = ticks_now();
+  for (;;) {
+    const int32_t cp = cg_generate_next(&g, &err);
+    if (cp == CG_GENERATE_END) break;
+    if (cp == CG_GENERATE_ERROR) return out_flush(), err_line("causalgen: error: ", err.message), 1;
+    if (o->digest) r->digest = fnv1a(r->digest, cg_logits(s), logits_bytes);
+    char utf8[4];
+    out_bytes(utf8, cg_utf8_encode((uint32_t)cp, utf8));
+  }
+  r->t_end = ticks_now();
+  r->prompt_chars = g.prompt_chars;
+  r->generated = g.generated;
+  out_bytes("\n", 1);
+  out_flush();
+  return 0;
+}
+
+static void print_stats(const struct options* o, const cg_model* m, const struct run_stats* r) {
+  stat("model_bytes", (uint64_t)cg_model_data_len);
+  stat("model_descriptor_bytes", cg_model_bytes());
+  stat("state_bytes", cg_state_bytes(m));
+  stat("state_buffer_bytes", sizeof g_state_mem);
+  stat("stack_used_bytes", fw_stack_size() - fw_stack_unused());
+  stat("stack_size_bytes", fw_stack_size());
+  stat("prompt_chars_fed", r->prompt_chars);
+  stat("prompt_ticks", r->t_gen - r->t_prompt);
+  stat("generated_chars", r->generated);
+  stat("generate_ticks", r->t_end - r->t_gen);
+  if (o->digest) {
+    semi_puts(2, "fw: logits_digest ");
+    semi_put_hex64(2, r->digest);
+    semi_puts(2, "\n");
+  }
+}
+
 int main(void) {
   semi_init();
   ticks_start();
@@ -206,63 +282,11 @@ int main(void) {
     void* volatile p = malloc(16); /* no_heap.c stops the firmware here */
     return p ? 0 : 1;
   }
-
-  cg_error err;
-  if (cg_model_bytes() > sizeof g_model_mem) {
-    stat("model descriptor bytes needed", cg_model_bytes());
-    err_line("firmware: rebuild with a larger -DFW_MODEL_MEM_BYTES", "");
-    return 3;
-  }
-  const cg_model* m = cg_model_load(g_model_mem, sizeof g_model_mem, cg_model_data,
-                                    (size_t)cg_model_data_len, &err);
-  if (!m) return err_line("firmware: model: ", err.message), 1;
-  if (cg_sampler_check(&o.sampler, &err) != CG_OK) return err_line("causalgen: error: ", err.message), 1;
-  if (cg_state_bytes(m) > sizeof g_state_mem) {
-    stat("state bytes needed", cg_state_bytes(m));
-    err_line("firmware: the state buffer is too small for this model", "");
-    return 3;
-  }
-  cg_state* s = cg_state_init(m, g_state_mem, sizeof g_state_mem, o.seed, &err);
-  if (!s) return err_line("firmware: state: ", err.message), 1;
-
-  /* The C API's generation loop, as the native CLI runs it: feed the prompt,
-   * print it, then print each character the generator returns. */
-  cg_generator g;
-  const uint64_t t_prompt = ticks_now();
-  if (cg_generate_begin(&g, s, &o.sampler, o.prompt, o.prompt_len, o.tokens, &err) != CG_OK)
-    return err_line("causalgen: error: prompt: ", err.message), 1;
-  out_bytes(o.prompt, o.prompt_len);
-  /* The digest covers the logits each character is sampled from: the prompt's,
-   * then those after feeding each generated character but the last. */
-  const size_t logits_bytes = cg_vocab_size(m) * sizeof(float);
-  uint64_t digest = 0xcbf29ce484222325ull;
-  const uint64_t t_gen = ticks_now();
-  for (;;) {
-    const int32_t cp = cg_generate_next(&g, &err);
-    if (cp == CG_GENERATE_END) break;
-    if (cp == CG_GENERATE_ERROR) return out_flush(), err_line("causalgen: error: ", err.message), 1;
-    if (o.digest) digest = fnv1a(digest, cg_logits(s), logits_bytes);
-    char utf8[4];
-    out_bytes(utf8, cg_utf8_encode((uint32_t)cp, utf8));
-  }
-  const uint64_t t_end = ticks_now();
-  out_bytes("\n", 1);
-  out_flush();
-
-  stat("model_bytes", (uint64_t)cg_model_data_len);
-  stat("model_descriptor_bytes", cg_model_bytes());
-  stat("state_bytes", cg_state_bytes(m));
-  stat("state_buffer_bytes", sizeof g_state_mem);
-  stat("stack_used_bytes", fw_stack_size() - fw_stack_unused());
-  stat("stack_size_bytes", fw_stack_size());
-  stat("prompt_chars_fed", g.prompt_chars);
-  stat("prompt_ticks", t_gen - t_prompt);
-  stat("generated_chars", g.generated);
-  stat("generate_ticks", t_end - t_gen);
-  if (o.digest) {
-    semi_puts(2, "fw: logits_digest ");
-    semi_put_hex64(2, digest);
-    semi_puts(2, "\n");
-  }
-  return 0;
+  const cg_model* m = 0;
+  cg_state* s = 0;
+  struct run_stats r;
+  int rc = load_model_and_state(&o, &m, &s);
+  if (rc == 0) rc = generate_and_print(&o, m, s, &r);
+  if (rc == 0) print_stats(&o, m, &r);
+  return rc;
 }
