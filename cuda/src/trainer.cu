@@ -234,21 +234,15 @@ class GptBackend final : public CudaBackend {
   size_t BHTT() const { return size_t(B_) * H_ * T_ * T_; }
   uint64_t salt(uint64_t step, int layer, int site) const { return step * 4096 + layer * 8 + site; }
 
-  // out (rows, out_f) = in (rows, in_f) . W^T, W (out_f, in_f); out in A.
+  // The products with the weight at w_off (gemm.cuh).
   void linear(A* out, const A* in, size_t w_off, int rows, int out_f, int in_f) {
-    GemmShape g{rows, out_f, in_f, false, true};
-    g.out_act = true;
-    gemm_.run(out, in, PA(w_off), g, 1.0f, 0.0f, stream_);
+    linear_forward(gemm_, out, in, PA(w_off), rows, out_f, in_f, stream_);
   }
-  // dIn (rows, in_f) A = dOut (rows, out_f) . W
   void linear_dinput(A* din, const A* dout, size_t w_off, int rows, int out_f, int in_f) {
-    GemmShape g{rows, in_f, out_f, false, false};
-    g.out_act = true;
-    gemm_.run(din, dout, PA(w_off), g, 1.0f, 0.0f, stream_);
+    cuda::linear_dinput(gemm_, din, dout, PA(w_off), rows, out_f, in_f, stream_);
   }
-  // dW (out_f, in_f) f32 = dOut^T . in
   void linear_dweight(size_t w_off, const A* dout, const A* in, int rows, int out_f, int in_f) {
-    gemm_.run(G(w_off), dout, in, GemmShape{out_f, in_f, rows, true, false}, 1.0f, 0.0f, stream_);
+    cuda::linear_dweight(gemm_, G(w_off), dout, in, rows, out_f, in_f, stream_);
   }
 
   // Forward, top to bottom. Per layer l (N = B*T rows):
