@@ -12,6 +12,8 @@
 #include "cuda_test_util.hpp"
 #include "kernel_test_util.hpp"
 #include "layers.cuh"
+#include "mixers/attention.cuh"
+#include "mixers/shift.cuh"
 #include "train/model/layers.hpp"
 #include "train/model/mixers/mixer.hpp"
 
