@@ -177,7 +177,9 @@ namespace mixers {
 namespace {
 
 size_t shift_saved_bytes(const Shape& s) { return static_cast<size_t>(s.B) * s.T * s.C; }
-size_t shift_scratch_bytes(const Shape& s) { return shift_scratch_floats(s.B, s.T, s.C) * sizeof(float); }
+size_t shift_scratch_bytes(const Shape& s) {
+  return shift_scratch_floats(s.B, s.T, s.C) * sizeof(float);
+}
 
 template <class A>
 void shift_forward(const Pass<A>& a) {
