@@ -41,4 +41,29 @@ class Gemm {
   std::map<Key, Plan*> plans_;
 };
 
+// Products with a weight W (out_f, in_f), rows = positions; A is the
+// activation type (the type of the weights' copy used in products).
+// out (rows, out_f) A = in (rows, in_f) . W^T
+template <class A>
+void linear_forward(Gemm& gemm, A* out, const A* in, const A* w, int rows, int out_f, int in_f,
+                    cudaStream_t s) {
+  GemmShape g{rows, out_f, in_f, false, true};
+  g.out_act = true;
+  gemm.run(out, in, w, g, 1.0f, 0.0f, s);
+}
+// din (rows, in_f) A = dout (rows, out_f) . W
+template <class A>
+void linear_dinput(Gemm& gemm, A* din, const A* dout, const A* w, int rows, int out_f, int in_f,
+                   cudaStream_t s) {
+  GemmShape g{rows, in_f, out_f, false, false};
+  g.out_act = true;
+  gemm.run(din, dout, w, g, 1.0f, 0.0f, s);
+}
+// dw (out_f, in_f) f32 = dout^T . in (written, not added)
+template <class A>
+void linear_dweight(Gemm& gemm, float* dw, const A* dout, const A* in, int rows, int out_f,
+                    int in_f, cudaStream_t s) {
+  gemm.run(dw, dout, in, GemmShape{out_f, in_f, rows, true, false}, 1.0f, 0.0f, s);
+}
+
 }  // namespace causalgen::cuda

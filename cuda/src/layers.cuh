@@ -1,17 +1,14 @@
 // Kernel launchers, one forward/backward pair per operation, shapes in the
 // comments (N = B*T rows, C channels, A = activation type: float or bf16).
-// Every reduction runs in a fixed order without atomics (see trainer.hpp).
-// Each operation's kernels live in ops/<operation>.cu; each mixer's in
-// mixers/<mixer>.cu, declared in mixers/<mixer>.cuh (included below).
+// Every reduction runs in a fixed order without atomics (see causalgen_cuda/backend.hpp).
+// Each operation's kernels live in ops/<operation>.cu. The mixers' live in
+// mixers/<mixer>.cu, reached by the trainer through their descriptors
+// (mixers/mixer.cuh) and by the tests through mixers/<mixer>.cuh.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
-
-#include "causalgen/config.hpp"
-#include "mixers/attention.cuh"
-#include "mixers/shift.cuh"
 
 namespace causalgen::cuda {
 

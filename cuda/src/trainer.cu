@@ -13,6 +13,7 @@
 #include "common.cuh"
 #include "gemm.cuh"
 #include "layers.cuh"
+#include "mixers/mixer.cuh"
 
 namespace causalgen::cuda {
 
@@ -22,7 +23,7 @@ constexpr size_t kAbsent = ~size_t(0);
 
 // Offsets (in floats) of each tensor in the flat buffer.
 struct LayerOffsets {
-  size_t ln1_w = kAbsent, ln1_b = kAbsent, wqkv = kAbsent, bqkv = kAbsent, wo = kAbsent,
+  size_t ln1_w = kAbsent, ln1_b = kAbsent, mixer_w = kAbsent, mixer_b = kAbsent, wo = kAbsent,
          bo = kAbsent, ln2_w = kAbsent, ln2_b = kAbsent, fc1_w = kAbsent, fc1_b = kAbsent,
          fc2_w = kAbsent, fc2_b = kAbsent;
 };
@@ -76,7 +77,7 @@ class GptBackend final : public CudaBackend {
     CG_CUDA_CHECK(cudaMemset(m_.ptr, 0, P_ * 4));
     CG_CUDA_CHECK(cudaMemset(v_.ptr, 0, P_ * 4));
 
-    const size_t N = N_, C = C_, BHTT = size_t(B_) * H_ * T_ * T_;
+    const size_t N = N_, C = C_;
     max_chunks_ = embed_chunk_count(N_, V_);
     staging_words_ = 3 * N + 2 * (V_ + 1) + 2 * max_chunks_;
     tokens_.resize(staging_words_);
@@ -89,17 +90,7 @@ class GptBackend final : public CudaBackend {
     ln1_.resize(L_ * N * C), ln2_.resize(L_ * N * C), m_act_.resize(L_ * N * C);
     stats_.resize(L_ * 4 * N + 2 * N);
     pre_.resize(L_ * N * 4 * C), gelu_.resize(L_ * N * 4 * C);
-    sel_.resize(L_ * N * C);
-    shift_scratch_.resize(shift_scratch_floats(B_, T_, C_));
-    int n_attn = 0;
-    for (int l = 0; l < L_; ++l) n_attn += c.mixers[l] == Mixer::attention;
-    if (n_attn) {
-      q_.resize(n_attn * N * C), k_.resize(n_attn * N * C), v_act_.resize(n_attn * N * C);
-      att_.resize(n_attn * BHTT), att_drop_.resize(n_attn * BHTT);
-      preatt_.resize(BHTT), datt_.resize(BHTT), dpreatt_.resize(BHTT);
-      y_.resize(N * C), dy_.resize(N * C), dq_.resize(N * C), dk_.resize(N * C), dv_.resize(N * C);
-      dqkv_.resize(N * 3 * C);
-    }
+    carve_mixers(c);
     lnf_.resize(N * C);
     logits_.resize(N * V_), dlogits_.resize(N * V_), loss_rows_.resize(N);
     scalars_.resize(4);  // loss, grad norm
@@ -107,9 +98,6 @@ class GptBackend final : public CudaBackend {
     dbranch_.resize(N * C), dpre_.resize(N * 4 * C);
     partial_.resize(std::max({ln_partial_floats(N_, 4 * C_), grad_norm_partial_floats(),
                               size_t(max_chunks_) * C_}));
-    attn_index_.assign(L_, -1);
-    for (int l = 0, a = 0; l < L_; ++l)
-      if (c.mixers[l] == Mixer::attention) attn_index_[l] = a++;
   }
 
   ~GptBackend() override {
@@ -174,6 +162,43 @@ class GptBackend final : public CudaBackend {
   }
 
  private:
+  // Each layer's mixer (mixers/registry.cu), its saved block (laid out one
+  // after another) and one scratch block for the largest need of any layer.
+  void carve_mixers(const Config& c) {
+    const mixers::Shape shape{B_, T_, C_, H_};
+    mixers::Carver saved;
+    size_t scratch = 0;
+    for (int l = 0; l < L_; ++l) {
+      const mixers::CudaMixer<A>* m = mixers::find<A>(c.mixers[l]);
+      if (!m)
+        throw std::runtime_error(std::string("the CUDA trainer has no mixer ") +
+                                 mixer_name(c.mixers[l]));
+      mixer_.push_back(m);
+      saved_at_.push_back(saved.bytes());
+      saved.take<uint8_t>(m->saved_bytes(shape));
+      scratch = std::max(scratch, m->scratch_bytes(shape));
+    }
+    mixer_saved_.resize(saved.bytes());
+    mixer_scratch_.resize(scratch);
+  }
+
+  // Layer l's mixer pass, less its direction's input and output (m; dm, dh).
+  mixers::Pass<A> mixer_pass(int l, float p, uint64_t step) {
+    const LayerOffsets& w = off_.layers[l];
+    mixers::Pass<A> a{};
+    a.code = cfg_.mixers[l];
+    a.shape = {B_, T_, C_, H_};
+    a.h = ln1_.ptr + l * NC();
+    a.saved = mixer_saved_.ptr + saved_at_[l];
+    a.scratch = mixer_scratch_.ptr;
+    a.partial = partial_.ptr;
+    a.w = PA(w.mixer_w), a.b = P(w.mixer_b), a.dw = G(w.mixer_w), a.db = G(w.mixer_b);
+    a.p = p, a.seed = opt_.seed, a.salt = salt(step, l, 1);
+    a.gemm = &gemm_;
+    a.stream = stream_;
+    return a;
+  }
+
   void download(float* host, const float* dev) {
     CG_CUDA_CHECK(cudaStreamSynchronize(stream_));
     CG_CUDA_CHECK(cudaMemcpy(host, dev, P_ * 4, cudaMemcpyDeviceToHost));
@@ -231,34 +256,29 @@ class GptBackend final : public CudaBackend {
   }
   float* G(size_t off) { return at<float>(grads_.ptr, off); }
   size_t NC() const { return size_t(N_) * C_; }
-  size_t BHTT() const { return size_t(B_) * H_ * T_ * T_; }
+  // A dropout mask's salt. Sites: 0 of layer 0 the embedding; 1 layer l's
+  // mixer (its Pass::salt), 2 and 3 its two residual branches.
   uint64_t salt(uint64_t step, int layer, int site) const { return step * 4096 + layer * 8 + site; }
 
-  // out (rows, out_f) = in (rows, in_f) . W^T, W (out_f, in_f); out in A.
+  // The products with the weight at w_off (gemm.cuh).
   void linear(A* out, const A* in, size_t w_off, int rows, int out_f, int in_f) {
-    GemmShape g{rows, out_f, in_f, false, true};
-    g.out_act = true;
-    gemm_.run(out, in, PA(w_off), g, 1.0f, 0.0f, stream_);
+    linear_forward(gemm_, out, in, PA(w_off), rows, out_f, in_f, stream_);
   }
-  // dIn (rows, in_f) A = dOut (rows, out_f) . W
   void linear_dinput(A* din, const A* dout, size_t w_off, int rows, int out_f, int in_f) {
-    GemmShape g{rows, in_f, out_f, false, false};
-    g.out_act = true;
-    gemm_.run(din, dout, PA(w_off), g, 1.0f, 0.0f, stream_);
+    cuda::linear_dinput(gemm_, din, dout, PA(w_off), rows, out_f, in_f, stream_);
   }
-  // dW (out_f, in_f) f32 = dOut^T . in
   void linear_dweight(size_t w_off, const A* dout, const A* in, int rows, int out_f, int in_f) {
-    gemm_.run(G(w_off), dout, in, GemmShape{out_f, in_f, rows, true, false}, 1.0f, 0.0f, stream_);
+    cuda::linear_dweight(gemm_, G(w_off), dout, in, rows, out_f, in_f, stream_);
   }
 
   // Forward, top to bottom. Per layer l (N = B*T rows):
   //   ln1 = LN1(x_l)                         (fused into the previous residual add)
-  //   m   = Mix(ln1)                          (shift mixer, or attention)
+  //   m   = Mix(ln1)                          (the layer's mixer: mixers/)
   //   x_mid = x_l + drop(m Wo^T + bo); ln2 = LN2(x_mid)       (one fused kernel)
   //   g   = GELU(ln2 W1^T + b1)
   //   x_{l+1} = x_mid + drop(g W2^T + b2); next LN            (one fused kernel)
   void forward(bool train, uint64_t step) {
-    const int N = N_, C = C_, T = T_, H = H_, hs = C_ / std::max(1, H_);
+    const int N = N_, C = C_, T = T_;
     const float p = train ? opt_.dropout : 0.0f;
     const uint64_t seed = opt_.seed;
     const uint32_t* inputs = tokens_.ptr;
@@ -272,26 +292,11 @@ class GptBackend final : public CudaBackend {
       const LayerOffsets& w = off_.layers[l];
       float* x_in = x_.ptr + l * NC();
       float* x_mid = x_mid_.ptr + l * NC();
-      A* ln1 = ln1_.ptr + l * NC();
       A* m = m_act_.ptr + l * NC();
       float* st = stats_.ptr + size_t(l) * 4 * N;
-      if (cfg_.mixers[l] == Mixer::attention) {
-        const int a = attn_index_[l];
-        A *q = q_.ptr + a * NC(), *k = k_.ptr + a * NC(), *v = v_act_.ptr + a * NC();
-        A *att = att_.ptr + a * BHTT(), *att_drop = att_drop_.ptr + a * BHTT();
-        linear(tmp_.ptr, ln1, w.wqkv, N, 3 * C, C);
-        qkv_split_forward(q, k, v, tmp_.ptr, P(w.bqkv), B_, T, C, H, stream_);
-        gemm_.run(preatt_.ptr, q, k, GemmShape{T, T, hs, false, true, B_ * H, T * hs, T * hs, T * T},
-                  1.0f, 0.0f, stream_);
-        causal_softmax_forward(att, att_drop, preatt_.ptr, 1.0f / std::sqrt(float(hs)), B_ * H, T, p,
-                               seed, salt(step, l, 1), stream_);
-        gemm_.run(y_.ptr, att_drop, v, GemmShape{T, hs, T, false, false, B_ * H, T * T, T * hs, T * hs},
-                  1.0f, 0.0f, stream_);
-        merge_heads_forward(m, y_.ptr, B_, T, C, H, stream_);
-      } else {
-        shift_mix_forward(m, sel_.ptr + l * NC(), ln1, shift_scratch_.ptr, B_, T, C, cfg_.mixers[l],
-                          stream_);
-      }
+      mixers::Pass<A> mix = mixer_pass(l, p, step);
+      mix.m = m;
+      mixer_[l]->forward(mix);
       linear(tmp_.ptr, m, w.wo, N, C, C);
       A* ln2 = ln2_.ptr + l * NC();
       residual_layernorm_forward(x_mid, ln2, st + 2 * N, st + 3 * N, x_in, tmp_.ptr, P(w.bo),
@@ -320,7 +325,7 @@ class GptBackend final : public CudaBackend {
   // each LayerNorm backward adds to it and hands the branch below its
   // gradient through that branch's dropout (dbranch, A).
   void backward(uint64_t step) {
-    const int N = N_, C = C_, T = T_, H = H_, hs = C_ / std::max(1, H_);
+    const int N = N_, C = C_, T = T_;
     const float p = opt_.dropout;
     const uint64_t seed = opt_.seed;
     CG_CUDA_CHECK(cudaMemsetAsync(grads_.ptr, 0, P_ * 4, stream_));
@@ -350,30 +355,10 @@ class GptBackend final : public CudaBackend {
       bias_grad(G(w.bo), dbranch_.ptr, partial_.ptr, N, C, stream_);
       linear_dweight(w.wo, dbranch_.ptr, m_act_.ptr + l * NC(), N, C, C);
       linear_dinput(dA_.ptr, dbranch_.ptr, w.wo, N, C, C);
-      const A* ln1 = ln1_.ptr + l * NC();
-      if (cfg_.mixers[l] == Mixer::attention) {
-        const int a = attn_index_[l];
-        const A *q = q_.ptr + a * NC(), *k = k_.ptr + a * NC(), *v = v_act_.ptr + a * NC();
-        const A *att = att_.ptr + a * BHTT(), *att_drop = att_drop_.ptr + a * BHTT();
-        merge_heads_backward(dy_.ptr, dA_.ptr, B_, T, C, H, stream_);
-        gemm_.run(datt_.ptr, dy_.ptr, v, GemmShape{T, T, hs, false, true, B_ * H, T * hs, T * hs, T * T},
-                  1.0f, 0.0f, stream_);
-        gemm_.run(dv_.ptr, att_drop, dy_.ptr,
-                  GemmShape{T, hs, T, true, false, B_ * H, T * T, T * hs, T * hs}, 1.0f, 0.0f, stream_);
-        causal_softmax_backward(dpreatt_.ptr, datt_.ptr, att, 1.0f / std::sqrt(float(hs)), B_ * H, T,
-                                p, seed, salt(step, l, 1), stream_);
-        gemm_.run(dq_.ptr, dpreatt_.ptr, k, GemmShape{T, hs, T, false, false, B_ * H, T * T, T * hs, T * hs},
-                  1.0f, 0.0f, stream_);
-        gemm_.run(dk_.ptr, dpreatt_.ptr, q, GemmShape{T, hs, T, true, false, B_ * H, T * T, T * hs, T * hs},
-                  1.0f, 0.0f, stream_);
-        qkv_split_backward(dqkv_.ptr, G(w.bqkv), dq_.ptr, dk_.ptr, dv_.ptr, partial_.ptr, B_, T, C, H,
-                           stream_);
-        linear_dweight(w.wqkv, dqkv_.ptr, ln1, N, 3 * C, C);
-        linear_dinput(dh_.ptr, dqkv_.ptr, w.wqkv, N, 3 * C, C);
-      } else {
-        shift_mix_backward(dh_.ptr, dA_.ptr, sel_.ptr + l * NC(), shift_scratch_.ptr, B_, T, C,
-                           cfg_.mixers[l], stream_);
-      }
+      mixers::Pass<A> mix = mixer_pass(l, p, step);
+      mix.dm = dA_.ptr;
+      mix.dh = dh_.ptr;
+      mixer_[l]->backward(mix);
       // Below layer 0 is the embedding, whose backward applies its own dropout.
       layernorm_backward(dres_.ptr, G(w.ln1_w), G(w.ln1_b), dh_.ptr, x_.ptr + l * NC(), P(w.ln1_w),
                          st, st + N, partial_.ptr, N, C, l > 0 ? dbranch_.ptr : nullptr, p, seed,
@@ -394,7 +379,8 @@ class GptBackend final : public CudaBackend {
   cudaStream_t stream_ = nullptr;
   int B_, T_, N_, C_, V_, H_, L_;
   size_t P_;
-  std::vector<int> attn_index_;
+  std::vector<const mixers::CudaMixer<A>*> mixer_;  // per layer
+  std::vector<size_t> saved_at_;                    // per layer: its block in mixer_saved_
   DeviceBuffer<float> params_, grads_, m_, v_;
   DeviceBuffer<uint8_t> decay_;
   DeviceBuffer<A> params_act_;
@@ -406,13 +392,14 @@ class GptBackend final : public CudaBackend {
   int slot_ = 0;
   // Activations saved for the backward pass.
   DeviceBuffer<float> x_, x_mid_, stats_;
-  DeviceBuffer<A> ln1_, ln2_, m_act_, pre_, gelu_, q_, k_, v_act_, att_, att_drop_, lnf_;
-  DeviceBuffer<uint8_t> sel_;
+  DeviceBuffer<A> ln1_, ln2_, m_act_, pre_, gelu_, lnf_;
+  DeviceBuffer<uint8_t> mixer_saved_;
   DeviceBuffer<float> logits_, loss_rows_, scalars_;
   DeviceBuffer<A> dlogits_;
   // Scratch.
-  DeviceBuffer<float> shift_scratch_, dres_, y_, preatt_, datt_, dq_, dk_, dv_, partial_;
-  DeviceBuffer<A> tmp_, dA_, dh_, dbranch_, dpre_, dy_, dpreatt_, dqkv_;
+  DeviceBuffer<float> dres_, partial_;
+  DeviceBuffer<A> tmp_, dA_, dh_, dbranch_, dpre_;
+  DeviceBuffer<uint8_t> mixer_scratch_;
 };
 
 }  // namespace

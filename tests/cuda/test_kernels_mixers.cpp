@@ -3,15 +3,21 @@
 // the formula written out on the host where the CPU trainer has no separate
 // function (the softmax backward, the head layout). Seeded random inputs,
 // dropout off unless a case says otherwise; tolerances as in
-// test_kernels_ops.cpp. Needs a GPU; each case exits 77 (skipped) without one.
+// test_kernels_ops.cpp. Needs a GPU; each case exits 77 (skipped) without one,
+// except the last two (the registry and the block layout), which run on the host.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <vector>
 
 #include "cuda_test_util.hpp"
 #include "kernel_test_util.hpp"
 #include "layers.cuh"
+#include "mixers/attention.cuh"
+#include "mixers/mixer.cuh"
+#include "mixers/shift.cuh"
 #include "train/model/layers.hpp"
 #include "train/model/mixers/mixer.hpp"
 
@@ -301,4 +307,63 @@ TEMPLATE_TEST_CASE("cuda kernel: merge heads (forward, backward) follows the CPU
         }
   require_close("m", from_act<A>(d_m.get()), m, {0.0, 0.0});
   require_close("dy", from_act<A>(d_dy.get()), dy, {0.0, 0.0});
+}
+
+TEMPLATE_TEST_CASE("cuda mixer registry: every mixer of the core has a descriptor under its "
+                   "code, sized for the arrays its launchers carve",
+                   "[cuda][registry]", float, __nv_bfloat16) {
+  using A = TestType;
+  INFO(Act<A>::name);
+  const cuda::mixers::Shape s{3, 50, 48, 4};
+  const size_t NC = size_t(s.B) * s.T * s.C, BHTT = size_t(s.B) * s.H * s.T * s.T;
+  const size_t a = sizeof(A), f = sizeof(float), slack = 255;  // each array's alignment
+  for (uint32_t i = 0; i < mixer_count(); ++i) {
+    const Mixer code = mixer_at(i);
+    INFO("mixer " << mixer_name(code));
+    const cuda::mixers::CudaMixer<A>* m = cuda::mixers::find<A>(code);
+    REQUIRE(m != nullptr);
+    CHECK(m->code == code);
+    CHECK(m->forward != nullptr);
+    CHECK(m->backward != nullptr);
+    const size_t saved = m->saved_bytes(s), scratch = m->scratch_bytes(s);
+    if (code == Mixer::attention) {
+      // Saved: q, k, v and att, att_drop, all A (5 arrays).
+      const size_t keep = (3 * NC + 2 * BHTT) * a;
+      CHECK(saved >= keep);
+      CHECK(saved <= keep + 5 * slack);
+      // Scratch, the larger pass: the backward's dy, dpre, dqkv (A) and datt,
+      // dv, dq, dk (f32), 7 arrays; the forward's qkv (A), pre, y (f32) fit in it.
+      const size_t back = (NC + BHTT + 3 * NC) * a + (BHTT + 3 * NC) * f;
+      CHECK(scratch >= back);
+      CHECK(scratch <= back + 7 * slack);
+      CHECK(scratch >= 3 * NC * a + (BHTT + NC) * f);
+    } else if (std::find(std::begin(kShiftMixers), std::end(kShiftMixers), code) !=
+               std::end(kShiftMixers)) {
+      CHECK(saved == NC);  // sel: one byte per element
+      CHECK(scratch == cuda::shift_scratch_floats(s.B, s.T, s.C) * f);
+    } else {
+      FAIL_CHECK("a new mixer: state its sizes here (docs/adding-a-mixer.md)");
+    }
+  }
+  CHECK(cuda::mixers::find<A>(static_cast<Mixer>(200)) == nullptr);
+  CHECK(cuda::mixers::find<A>(static_cast<Mixer>(255)) == nullptr);
+}
+
+TEST_CASE("cuda mixers: a Carver lays arrays one after another on 256-byte boundaries, and "
+          "counts the same bytes without a base",
+          "[cuda][registry]") {
+  cuda::mixers::Carver count;
+  count.take<float>(3);
+  count.take<uint8_t>(300);
+  count.take<double>(0);
+  count.take<float>(1);
+  CHECK(count.bytes() == 256 + 512 + 0 + 256);
+
+  alignas(256) static unsigned char block[1024];
+  cuda::mixers::Carver c(block);
+  CHECK(static_cast<void*>(c.take<float>(3)) == block);
+  CHECK(static_cast<void*>(c.take<uint8_t>(300)) == block + 256);
+  CHECK(static_cast<void*>(c.take<double>(0)) == block + 768);  // takes no room
+  CHECK(static_cast<void*>(c.take<float>(1)) == block + 768);
+  CHECK(c.bytes() == count.bytes());
 }

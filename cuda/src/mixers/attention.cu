@@ -1,9 +1,14 @@
 // Causal multi-head attention, the parts around the two GEMMs (gemm.cu):
 // qkv (N,3C) -> q, k, v (B,H,T,hs); pre = q k^T (B*H,T,T); att = softmax;
 // y = att_drop v (B,H,T,hs) -> m (N,C). Each forward beside its backward.
+#include <algorithm>
+#include <cmath>
+
 #include "../common.cuh"
+#include "../gemm.cuh"
 #include "../ops/reduce.cuh"
 #include "attention.cuh"
+#include "mixer.cuh"
 
 namespace causalgen::cuda {
 
@@ -171,4 +176,141 @@ CG_INSTANTIATE(float)
 CG_INSTANTIATE(__nv_bfloat16)
 #undef CG_INSTANTIATE
 
+// ---- The descriptor (mixer.cuh). Forward, N = B*T rows, hs = C/H:
+//   qkv (N,3C) = h Wqkv^T; q, k, v (B,H,T,hs) = split(qkv + bqkv)
+//   pre (BH,T,T) = q k^T; att = causal softmax(pre / sqrt(hs)); att_drop = drop(att)
+//   y (B,H,T,hs) = att_drop v; m (N,C) = merge heads(y)
+// The backward retraces it from the saved q, k, v, att and att_drop. The
+// forward's and the backward's temporaries share the scratch: the two passes
+// never run at the same time, and each writes every element before reading it.
+namespace mixers {
+namespace {
+
+// Per layer: q, k, v (B,H,T,hs) and att, att_drop (BH,T,T), all A.
+template <class A>
+struct Saved {
+  A *q, *k, *v, *att, *att_drop;
+};
+template <class A>
+Saved<A> saved_layout(Carver& c, const Shape& s) {
+  const size_t NC = size_t(s.B) * s.T * s.C, BHTT = size_t(s.B) * s.H * s.T * s.T;
+  Saved<A> l;
+  l.q = c.take<A>(NC);
+  l.k = c.take<A>(NC);
+  l.v = c.take<A>(NC);
+  l.att = c.take<A>(BHTT);
+  l.att_drop = c.take<A>(BHTT);
+  return l;
+}
+
+// The forward's temporaries: qkv (N,3C) A, pre (BH,T,T) f32, y (B,H,T,hs) f32.
+template <class A>
+struct ForwardScratch {
+  A* qkv;
+  float *pre, *y;
+};
+template <class A>
+ForwardScratch<A> forward_layout(Carver& c, const Shape& s) {
+  const size_t NC = size_t(s.B) * s.T * s.C, BHTT = size_t(s.B) * s.H * s.T * s.T;
+  ForwardScratch<A> l;
+  l.qkv = c.take<A>(3 * NC);
+  l.pre = c.take<float>(BHTT);
+  l.y = c.take<float>(NC);
+  return l;
+}
+
+// The backward's: the gradients at y (dy, A), att_drop (datt, f32), v, q, k
+// (f32), pre (dpre, A) and qkv (dqkv, A).
+template <class A>
+struct BackwardScratch {
+  A* dy;
+  float *datt, *dv;
+  A* dpre;
+  float *dq, *dk;
+  A* dqkv;
+};
+template <class A>
+BackwardScratch<A> backward_layout(Carver& c, const Shape& s) {
+  const size_t NC = size_t(s.B) * s.T * s.C, BHTT = size_t(s.B) * s.H * s.T * s.T;
+  BackwardScratch<A> l;
+  l.dy = c.take<A>(NC);
+  l.datt = c.take<float>(BHTT);
+  l.dv = c.take<float>(NC);
+  l.dpre = c.take<A>(BHTT);
+  l.dq = c.take<float>(NC);
+  l.dk = c.take<float>(NC);
+  l.dqkv = c.take<A>(3 * NC);
+  return l;
+}
+
+template <class A>
+size_t attention_saved_bytes(const Shape& s) {
+  Carver c;
+  saved_layout<A>(c, s);
+  return c.bytes();
+}
+
+template <class A>
+size_t attention_scratch_bytes(const Shape& s) {
+  Carver f, b;
+  forward_layout<A>(f, s);
+  backward_layout<A>(b, s);
+  return std::max(f.bytes(), b.bytes());
+}
+
+template <class A>
+void attention_forward(const Pass<A>& a) {
+  const auto [B, T, C, H] = a.shape;
+  const int N = B * T, hs = C / std::max(1, H);
+  Carver saved(a.saved), scratch(a.scratch);
+  const Saved<A> keep = saved_layout<A>(saved, a.shape);
+  const ForwardScratch<A> f = forward_layout<A>(scratch, a.shape);
+  Gemm& gemm = *a.gemm;
+  linear_forward(gemm, f.qkv, a.h, a.w, N, 3 * C, C, a.stream);
+  qkv_split_forward(keep.q, keep.k, keep.v, f.qkv, a.b, B, T, C, H, a.stream);
+  gemm.run(f.pre, keep.q, keep.k, GemmShape{T, T, hs, false, true, B * H, T * hs, T * hs, T * T},
+           1.0f, 0.0f, a.stream);
+  causal_softmax_forward(keep.att, keep.att_drop, f.pre, 1.0f / std::sqrt(float(hs)), B * H, T,
+                         a.p, a.seed, a.salt, a.stream);
+  gemm.run(f.y, keep.att_drop, keep.v,
+           GemmShape{T, hs, T, false, false, B * H, T * T, T * hs, T * hs}, 1.0f, 0.0f, a.stream);
+  merge_heads_forward(a.m, f.y, B, T, C, H, a.stream);
+}
+
+template <class A>
+void attention_backward(const Pass<A>& a) {
+  const auto [B, T, C, H] = a.shape;
+  const int N = B * T, hs = C / std::max(1, H);
+  Carver saved(a.saved), scratch(a.scratch);
+  const Saved<A> keep = saved_layout<A>(saved, a.shape);
+  const BackwardScratch<A> g = backward_layout<A>(scratch, a.shape);
+  Gemm& gemm = *a.gemm;
+  merge_heads_backward(g.dy, a.dm, B, T, C, H, a.stream);
+  gemm.run(g.datt, g.dy, keep.v, GemmShape{T, T, hs, false, true, B * H, T * hs, T * hs, T * T},
+           1.0f, 0.0f, a.stream);
+  gemm.run(g.dv, keep.att_drop, g.dy,
+           GemmShape{T, hs, T, true, false, B * H, T * T, T * hs, T * hs}, 1.0f, 0.0f, a.stream);
+  causal_softmax_backward(g.dpre, g.datt, keep.att, 1.0f / std::sqrt(float(hs)), B * H, T, a.p,
+                          a.seed, a.salt, a.stream);
+  gemm.run(g.dq, g.dpre, keep.k, GemmShape{T, hs, T, false, false, B * H, T * T, T * hs, T * hs},
+           1.0f, 0.0f, a.stream);
+  gemm.run(g.dk, g.dpre, keep.q, GemmShape{T, hs, T, true, false, B * H, T * T, T * hs, T * hs},
+           1.0f, 0.0f, a.stream);
+  qkv_split_backward(g.dqkv, a.db, g.dq, g.dk, g.dv, a.partial, B, T, C, H, a.stream);
+  linear_dweight(gemm, a.dw, g.dqkv, a.h, N, 3 * C, C, a.stream);
+  linear_dinput(gemm, a.dh, g.dqkv, a.w, N, 3 * C, C, a.stream);
+}
+
+}  // namespace
+
+template <class A>
+CudaMixer<A> attention_mixer() {
+  return {Mixer::attention, attention_saved_bytes<A>, attention_scratch_bytes<A>,
+          attention_forward<A>, attention_backward<A>};
+}
+
+template CudaMixer<float> attention_mixer<float>();
+template CudaMixer<__nv_bfloat16> attention_mixer<__nv_bfloat16>();
+
+}  // namespace mixers
 }  // namespace causalgen::cuda

@@ -4,6 +4,7 @@
 //   forward:  m (B,T,C) A;  sel (B,T,C) the chosen argument (0: h_t, 1: h_{t-1}, 2: a_t)
 //   backward: dh (B,T,C) A = dm routed by sel; the mean's share as a suffix sum
 #include "../common.cuh"
+#include "mixer.cuh"
 #include "shift.cuh"
 
 namespace causalgen::cuda {
@@ -170,4 +171,39 @@ CG_INSTANTIATE(float)
 CG_INSTANTIATE(__nv_bfloat16)
 #undef CG_INSTANTIATE
 
+// The descriptor (mixer.cuh), one for each of the four codes: sel is the
+// saved block, the segment sums the scratch.
+namespace mixers {
+namespace {
+
+size_t shift_saved_bytes(const Shape& s) { return static_cast<size_t>(s.B) * s.T * s.C; }
+size_t shift_scratch_bytes(const Shape& s) {
+  return shift_scratch_floats(s.B, s.T, s.C) * sizeof(float);
+}
+
+template <class A>
+void shift_forward(const Pass<A>& a) {
+  const Shape& s = a.shape;
+  shift_mix_forward(a.m, static_cast<uint8_t*>(a.saved), a.h, static_cast<float*>(a.scratch), s.B,
+                    s.T, s.C, a.code, a.stream);
+}
+
+template <class A>
+void shift_backward(const Pass<A>& a) {
+  const Shape& s = a.shape;
+  shift_mix_backward(a.dh, a.dm, static_cast<const uint8_t*>(a.saved),
+                     static_cast<float*>(a.scratch), s.B, s.T, s.C, a.code, a.stream);
+}
+
+}  // namespace
+
+template <class A>
+CudaMixer<A> shift_mixer(Mixer code) {
+  return {code, shift_saved_bytes, shift_scratch_bytes, shift_forward<A>, shift_backward<A>};
+}
+
+template CudaMixer<float> shift_mixer<float>(Mixer);
+template CudaMixer<__nv_bfloat16> shift_mixer<__nv_bfloat16>(Mixer);
+
+}  // namespace mixers
 }  // namespace causalgen::cuda
