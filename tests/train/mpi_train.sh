@@ -8,8 +8,9 @@
 #  2. 1 process x 1 thread sums the batch in another order: within TOL;
 #  3. a run stopped with 2 ranks and resumed in 1 process (and the reverse)
 #     continues the same curve, bit-identically; resumed with 3 ranks, within TOL;
-#  4. a rank killed with SIGKILL ends the job non-zero within 60 s, and the
-#     last checkpoint loads;
+#  4. Ctrl-C stops every rank at one step and rank 0 saves; a rank killed
+#     with SIGKILL ends the job non-zero within 60 s, and the last checkpoint
+#     loads;
 #  5. bad input (the data missing on one rank, ranks started with different
 #     flags, a batch smaller than the ranks): one message from rank 0, a
 #     non-zero exit, and the run folder as it was.
@@ -109,10 +110,27 @@ one_error "$dir/o" "already holds a run"
 [[ $(snapshot) == "$before" ]] || fail "a refused run changed the run's files"
 echo "ok: bad input: one message from rank 0, exit non-zero, nothing lost"
 
-# 4. A rank killed with SIGKILL: the job ends, non-zero, within 60 s.
 long=(train --data "$dir/text.txt" --n-layer 2 --n-embd 32 --block-size 16 --batch-size 4
-      --max-iters 1000000 --eval-interval 1000000 --eval-iters 1 --ckpt-interval 5 --threads 1 --quiet)
-mpirun -np 2 --oversubscribe --bind-to none "$exe" "${long[@]}" --out "$dir/kill" > "$dir/o" 2>&1 &
+      --max-iters 1000000 --eval-interval 1000000 --eval-iters 1 --threads 1)
+
+# Ctrl-C to mpirun (which passes it on): every rank stops at the same step and
+# rank 0 saves ckpt_last, which resumes.
+mpirun -np 2 --oversubscribe --bind-to none "$exe" "${long[@]}" --no-live --log-interval 100000 \
+  --out "$dir/int" > "$dir/o" 2>&1 &
+job=$!
+for _ in $(seq 600); do [[ -f $dir/int/ckpt_best.cgc ]] && break; sleep 0.1; done
+sleep 1
+kill -INT $job
+start=$SECONDS
+while kill -0 $job 2> /dev/null && ((SECONDS - start < 60)); do sleep 0.2; done
+kill -0 $job 2> /dev/null && { pkill -KILL -P $job; kill -KILL $job; fail "Ctrl-C: still running after 60 s"; }
+grep -q "^stopped at step [0-9]*: saved $dir/int/ckpt_last.cgc" "$dir/o" || { cat "$dir/o"; fail "Ctrl-C: no save"; }
+"$exe" train --data "$dir/text.txt" --resume --stop-at 1 --quiet --out "$dir/int" || fail "Ctrl-C: no resume"
+echo "ok: Ctrl-C stops every rank; rank 0 saves; the run resumes"
+
+# 4. A rank killed with SIGKILL: the job ends, non-zero, within 60 s.
+mpirun -np 2 --oversubscribe --bind-to none "$exe" "${long[@]}" --ckpt-interval 5 --quiet \
+  --out "$dir/kill" > "$dir/o" 2>&1 &
 job=$!
 for _ in $(seq 600); do [[ -f $dir/kill/ckpt_last.cgc ]] && break; sleep 0.1; done
 [[ -f $dir/kill/ckpt_last.cgc ]] || { kill -KILL $job; cat "$dir/o"; fail "no checkpoint within 60 s"; }
