@@ -135,7 +135,9 @@ job=$!
 for _ in $(seq 600); do [[ -f $dir/kill/ckpt_last.cgc ]] && break; sleep 0.1; done
 [[ -f $dir/kill/ckpt_last.cgc ]] || { kill -KILL $job; cat "$dir/o"; fail "no checkpoint within 60 s"; }
 victim=
-for p in $(pgrep -P $job); do
+# mpirun's children are the ranks (OpenMPI 4); one level further down with a
+# launcher daemon in between (OpenMPI 5's prted).
+for p in $(pgrep -P $job) $(for c in $(pgrep -P $job); do pgrep -P "$c"; done); do
   tr '\0' '\n' < /proc/$p/environ 2> /dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && victim=$p
 done
 [[ -n $victim ]] || { kill -KILL $job; fail "rank 1's process not found"; }
