@@ -11,6 +11,8 @@
 #include <string>
 
 #include "commands.hpp"
+#include "train/loop/collectives.hpp"
+#include "train/loop/communicator.hpp"
 #include "train/loop/hyperparams.hpp"
 #include "train/loop/train_loop.hpp"
 
@@ -108,22 +110,34 @@ void add_train(CLI::App& app, int& exit_code) {
   sub->add_flag("--quiet", f->quiet, "No progress output");
 
   sub->callback([=, &exit_code] {
-    train::TrainOverrides ov;
     std::string err;
+    // Under mpirun or srun: this process is one rank of the run.
+    bool quiet_error = false;
+    const std::unique_ptr<train::Communicator> comm = train::open_communicator(&err, &quiet_error);
+    if (!comm) {
+      exit_code = quiet_error ? 1 : error(err);
+      return;
+    }
+    // Rank 0 reports for every rank; every rank exits 1.
+    const auto fail = [&] { return comm->rank() == 0 ? error(err) : 1; };
+    train::TrainOverrides ov;
     const auto bases = train::base_names();
     const bool named = std::find(bases.begin(), bases.end(), f->config) != bases.end();
+    bool ok = true;
     if (config->count() && !named) {
       if (!std::filesystem::exists(f->config)) {
-        exit_code = error("--config '" + f->config +
-                          "': neither a named config (tiny, small) nor an existing JSON file");
-        return;
-      }
-      if (!train::load_config_json(f->config, &ov, &err)) {
-        exit_code = error(err);
-        return;
+        err = "--config '" + f->config +
+              "': neither a named config (tiny, small) nor an existing JSON file";
+        ok = false;
+      } else {
+        ok = train::load_config_json(f->config, &ov, &err);
       }
     } else if (config->count()) {
       ov.set("base", f->config);
+    }
+    if (!train::all_ok(*comm, ok, &err)) {
+      exit_code = fail();
+      return;
     }
     ov.merge(hyperparam_flags());
 
@@ -138,11 +152,12 @@ void add_train(CLI::App& app, int& exit_code) {
     ro.live = f->no_live ? 0 : -1;
     ro.cuda = f->device == "cuda";
     ro.cuda_bf16 = f->precision == "bf16";
+    ro.comm = comm.get();
     install_interrupt_handler();
     train::TrainRunResult r;
     const int rc = train::run_training(ro, &r, &err);
     if (rc == 1) {
-      exit_code = error(err);
+      exit_code = fail();
       return;
     }
     exit_code = g_stop.load() ? 130 : 0;

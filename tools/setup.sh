@@ -8,7 +8,7 @@ set -euo pipefail
 
 base=(build-essential cmake pkg-config git ca-certificates python3
       libxtensor-dev libxsimd-dev xtl-dev libcereal-dev catch2 libxtensor-blas-dev
-      libopenblas-dev libcli11-dev rapidjson-dev)
+      libopenblas-dev libcli11-dev rapidjson-dev libopenmpi-dev openmpi-bin)
 extra=(clang libclang-rt-14-dev emscripten chromium chromium-driver
        gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm)
 

@@ -12,6 +12,7 @@
 #include "causalgen_cuda/backend.hpp"
 #include "common.cuh"
 #include "gemm.cuh"
+#include "gradient_allreduce.hpp"
 #include "layers.cuh"
 #include "mixers/mixer.cuh"
 
@@ -58,6 +59,24 @@ template <class T>
 T* at(T* base, size_t off) { return off == kAbsent ? nullptr : base + off; }
 template <class T>
 const T* at(const T* base, size_t off) { return off == kAbsent ? nullptr : base + off; }
+
+// This process's share of a run on several GPUs, one per rank
+// (docs/distributed.md): its rows of each global batch, and the sum of the
+// ranks' weighted gradients (NCCL) after each backward pass.
+struct RankShare {
+  train::Communicator* comm = nullptr;  // null: this process alone
+  train::RowSlice rows;
+  uint32_t global_batch = 0, block = 0;
+  std::unique_ptr<GradientAllReduce> allreduce;
+  size_t input_offset() const { return size_t(rows.first) * block; }
+  // This rank's mean loss over its rows -> the global batch's.
+  double global_mean(double local) const {
+    if (!comm) return local;
+    double sum = local * rows.count;
+    comm->allreduce_sum(&sum, 1);
+    return sum / global_batch;
+  }
+};
 
 template <class A>
 class GptBackend final : public CudaBackend {
@@ -130,9 +149,10 @@ class GptBackend final : public CudaBackend {
   // Queued, no wait. Dropout masks count steps from 1 (steps_done + 1).
   void forward_backward(const uint32_t* inputs, const uint32_t* targets,
                         uint64_t steps_done) override {
-    stage(inputs, targets);
+    stage(inputs + share_.input_offset(), targets + share_.input_offset());
     forward(true, steps_done + 1);
     backward(steps_done + 1);
+    if (share_.allreduce) share_.allreduce->sum(grads_.ptr, P_, stream_);
   }
 
   // Queued, no wait; the norm stays on the device for the clip.
@@ -147,14 +167,17 @@ class GptBackend final : public CudaBackend {
                  float(s.grad_clip), stream_);
   }
 
-  double loss() override { return read_scalar(0); }
+  double loss() override { return share_.global_mean(read_scalar(0)); }
   double grad_norm() override { return read_scalar(1); }
 
   double eval_loss(const uint32_t* inputs, const uint32_t* targets) override {
-    stage(inputs, targets);
+    stage(inputs + share_.input_offset(), targets + share_.input_offset());
     forward(false, 0);
-    return read_scalar(0);
+    return share_.global_mean(read_scalar(0));
   }
+
+  // Several GPUs: this rank's rows and the gradient sum (create_backend).
+  void share(RankShare s) { share_ = std::move(s); }
 
   void get_logits(float* out) override {
     CG_CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -374,6 +397,7 @@ class GptBackend final : public CudaBackend {
 
   Config cfg_;
   train::BackendOptions opt_;
+  RankShare share_;
   Offsets off_;
   Gemm gemm_;
   cudaStream_t stream_ = nullptr;
@@ -417,9 +441,50 @@ bool device_available(std::string* why) {
 
 std::string device_name() {
   cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) return "unknown";
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess)
+    return "unknown";
   return prop.name;
 }
+
+namespace {
+
+// One GPU per node-local rank, this rank's rows (a batch of its own size
+// for the backend, dropout masks of its own), and NCCL. Collective.
+bool join_ranks(const train::BackendOptions& o, train::BackendOptions* local, RankShare* share,
+                std::string* error) {
+  train::Communicator& comm = *o.comm;
+  int devices = 0;
+  cudaGetDeviceCount(&devices);
+  double short_of_gpus = comm.local_size() > devices ? 1.0 : 0.0;
+  comm.allreduce_sum(&short_of_gpus, 1);  // every rank stops, or none
+  if (short_of_gpus != 0.0) {
+    *error = std::to_string(comm.local_size()) + " ranks on a machine with " +
+             std::to_string(devices) + " GPUs: start one rank per GPU";
+    return false;
+  }
+  CG_CUDA_CHECK(cudaSetDevice(comm.local_rank()));
+  share->comm = &comm;
+  share->rows = train::rows_of_rank(o.batch_size, comm.rank(), comm.size());
+  share->global_batch = o.batch_size;
+  share->block = o.block_size;
+  local->batch_size = share->rows.count;
+  local->seed = o.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t(comm.rank()) + 1));
+  local->comm = nullptr;
+  const float weight = float(double(share->rows.count) / o.batch_size);
+  share->allreduce = open_gradient_allreduce(comm, weight, error);
+  return share->allreduce != nullptr;
+}
+
+template <class A>
+std::unique_ptr<CudaBackend> make_backend(const Config& c, const train::BackendOptions& o,
+                                          RankShare share) {
+  auto b = std::make_unique<GptBackend<A>>(c, o);
+  b->share(std::move(share));
+  return b;
+}
+
+}  // namespace
 
 std::unique_ptr<CudaBackend> create_backend(const train::BackendOptions& o, std::string* error) {
   const Config& c = o.model;
@@ -433,8 +498,11 @@ std::unique_ptr<CudaBackend> create_backend(const train::BackendOptions& o, std:
       *error = "the CUDA trainer needs an even n_embd";
       return nullptr;
     }
-    if (o.bf16) return std::make_unique<GptBackend<__nv_bfloat16>>(c, o);
-    return std::make_unique<GptBackend<float>>(c, o);
+    train::BackendOptions local = o;
+    RankShare share;
+    if (o.comm && o.comm->size() > 1 && !join_ranks(o, &local, &share, error)) return nullptr;
+    if (o.bf16) return make_backend<__nv_bfloat16>(c, local, std::move(share));
+    return make_backend<float>(c, local, std::move(share));
   } catch (const std::exception& e) {
     *error = e.what();
     return nullptr;

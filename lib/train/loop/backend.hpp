@@ -11,7 +11,15 @@
 // The CUDA backend queues work without waiting: forward_backward and
 // optimizer_step return at once, and loss() or grad_norm() wait for the
 // result. The CPU backend computes at each call.
+//
+// Data parallelism across processes (docs/distributed.md): every process
+// (rank) of a run is handed the same global batch and computes the rows
+// rows_of_rank() gives it; forward_backward leaves in every rank the global
+// batch's gradient (the ranks' gradients summed with weights rows/B through
+// the Communicator), so clipping, AdamW, loss() and grad_norm() see exactly
+// what one process with the whole batch would.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -20,6 +28,39 @@
 
 namespace causalgen::train {
 
+// The processes of one training run and their collectives: MPI ranks
+// (communicator.hpp opens it), or a single process. Every rank calls every
+// collective in the same order. Only one thread of a process calls it.
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Among the ranks on this machine (one GPU each, threads shared).
+  virtual int local_rank() const = 0;
+  virtual int local_size() const = 0;
+  // In place: data[i] = the sum of data[i] over the ranks.
+  virtual void allreduce_sum(float* data, size_t n) = 0;
+  virtual void allreduce_sum(double* data, size_t n) = 0;
+  // root's bytes to every rank.
+  virtual void broadcast(void* data, size_t bytes, int root) = 0;
+  virtual void barrier() = 0;
+  // Ends every rank of the run at once with this exit code.
+  [[noreturn]] virtual void abort(int code) = 0;
+  // "one process", "MPI, 2 ranks on 1 machine"
+  virtual std::string description() const = 0;
+};
+
+// A rank's rows of a global batch of B rows: contiguous, rank r holds
+// [B r / n, B (r+1) / n), the same split DataParallelGpt makes over threads.
+struct RowSlice {
+  uint32_t first = 0, count = 0;
+};
+inline RowSlice rows_of_rank(uint32_t B, int rank, int ranks) {
+  const auto at = [&](int r) { return uint32_t(uint64_t(B) * uint64_t(r) / uint64_t(ranks)); };
+  return RowSlice{at(rank), at(rank + 1) - at(rank)};
+}
+
 struct BackendOptions {
   Config model;
   uint32_t batch_size = 12;
@@ -27,6 +68,9 @@ struct BackendOptions {
   float dropout = 0.0f;
   uint64_t seed = 1337;      // dropout masks
   bool bf16 = true;          // CUDA: bf16 products (else f32, for parity checks)
+  // The run's ranks (alive as long as the backend); null: this process alone.
+  // batch_size stays the global batch: each rank computes rows_of_rank().
+  Communicator* comm = nullptr;
 };
 
 // One AdamW update after a forward_backward: clip to grad_clip (0: off), then
@@ -52,16 +96,17 @@ class Backend {
   virtual void get_gradients(float* grads) = 0;
 
   // Forward and backward of a batch with dropout for the update that follows
-  // `steps_done` updates; the gradients stay in the backend.
+  // `steps_done` updates; the gradients stay in the backend (with several
+  // ranks: summed over the ranks, so every rank holds the global batch's).
   virtual void forward_backward(const uint32_t* inputs, const uint32_t* targets,
                                 uint64_t steps_done) = 0;
-  // The mean cross-entropy of the last forward_backward.
+  // The mean cross-entropy of the last forward_backward (over the global batch).
   virtual double loss() = 0;
   // Clip and AdamW with the last forward_backward's gradients.
   virtual void optimizer_step(const OptimizerStep& s) = 0;
   // The gradient norm before clipping, of the last optimizer_step.
   virtual double grad_norm() = 0;
-  // Mean cross-entropy without dropout or gradients.
+  // Mean cross-entropy of the global batch without dropout or gradients.
   virtual double eval_loss(const uint32_t* inputs, const uint32_t* targets) = 0;
 };
 

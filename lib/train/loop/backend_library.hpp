@@ -14,7 +14,7 @@ namespace causalgen::train {
 // name. abi_version guards against a library built from other sources.
 constexpr const char* kCudaBackendLibrary = "libcausalgen_cuda_backend.so";
 constexpr const char* kBackendFactorySymbol = "causalgen_create_backend";
-constexpr unsigned kBackendAbiVersion = 1;
+constexpr unsigned kBackendAbiVersion = 2;  // 2: BackendOptions::comm
 using BackendFactory = Backend* (*)(unsigned abi_version, const BackendOptions* options,
                                     std::string* error);
 

@@ -1,7 +1,10 @@
 // The CPU backend: one data-parallel part per thread (data_parallel.hpp),
 // BLAS products, AdamW and clipping from adamw.hpp. It updates the caller's
 // parameter and moment buffers in place (the TrainState's, no copy), so
-// get_/set_ copy only when handed other buffers.
+// get_/set_ copy only when handed other buffers. With several ranks it
+// computes its rows of each batch and sums the weighted gradients and losses
+// over the ranks (backend.hpp); one rank x n threads and n ranks x 1 thread
+// split a batch alike.
 #pragma once
 #include <memory>
 #include <vector>
@@ -36,8 +39,12 @@ class CpuBackend final : public Backend {
   BackendOptions opt_;
   DataParallelGpt gpt_;
   float *params_, *m_, *v_;
+  Communicator* comm_;  // null: one process
+  RowSlice rows_;       // this rank's rows of each batch
   std::vector<float> grads_;
   double loss_ = 0, grad_norm_ = 0;
+  // This rank's mean loss over its rows -> the global batch's mean.
+  double global_mean(double local_mean);
 };
 
 }  // namespace causalgen::train

@@ -146,7 +146,8 @@ constexpr Hyperparam kHyperparams[] = {
     {"seed", "--seed", field<&TrainConfig::seed>(), is("1337"), any(), must_match,
      "Seed for initialisation, batches and dropout"},
     {"threads", "--threads", field<&TrainConfig::threads>(), is("0"), in(0, 1024), may_change,
-     "Threads (0 = all cores; results are reproducible for a seed and thread count)"},
+     "Threads (0 = all cores, shared by the MPI ranks on a machine; results are reproducible "
+     "for a seed and thread count)"},
 };
 
 constexpr const char* kBaseNames[] = {"tiny", "small"};

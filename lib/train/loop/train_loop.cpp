@@ -10,6 +10,8 @@
 
 #include "host/model_io.hpp"
 #include "train/loop/backend_library.hpp"
+#include "train/loop/collectives.hpp"
+#include "train/loop/communicator.hpp"
 #include "train/io/checkpoint.hpp"
 #include "train/model/gemm.hpp"
 #include "train/io/loss_plot.hpp"
@@ -44,15 +46,32 @@ std::string fmt(const char* f, ...) {
   return b;
 }
 
-// Fresh run or resume: the state, the data and the thread count.
-bool prepare(const TrainRunOptions& o, TrainState* s, TextData* data, std::string* err) {
+// The checkpoint to resume: rank 0 reads it and sends its bytes to every
+// rank (the other ranks need no shared folder). Collective.
+bool load_resume_checkpoint(const std::string& last, const std::string& out_dir,
+                            Communicator& comm, TrainState* s, std::string* err) {
+  std::vector<uint8_t> bytes;
+  bool ok = true;
+  if (comm.rank() == 0) {
+    host::AlignedBytes file;
+    ok = std::filesystem::exists(last);
+    if (!ok)
+      *err = "--resume: " + last + " does not exist (no run to resume in " + out_dir + ")";
+    else if ((ok = host::read_file(last, &file, err)))
+      bytes.assign(file.data.get(), file.data.get() + file.size);
+  }
+  if (!all_ok(comm, ok, err)) return false;
+  broadcast_bytes(comm, &bytes, 0);
+  return decode_checkpoint(bytes.data(), bytes.size(), last, s, err);
+}
+
+// Fresh run or resume: the state, the data and the thread count (by default
+// the machine's cores shared by its ranks).
+bool prepare(const TrainRunOptions& o, Communicator& comm, TrainState* s, TextData* data,
+             std::string* err) {
   const std::string last = o.out_dir + "/" + kLastCheckpoint;
   if (o.resume) {
-    if (!std::filesystem::exists(last)) {
-      *err = "--resume: " + last + " does not exist (no run to resume in " + o.out_dir + ")";
-      return false;
-    }
-    if (!load_checkpoint(last, s, err)) return false;
+    if (!load_resume_checkpoint(last, o.out_dir, comm, s, err)) return false;
     TrainConfig& c = s->config;
     if (!apply_resume_overrides(o.overrides, &c, err)) return false;
     set_threads(c.threads ? int(c.threads) : int(s->threads));
@@ -69,12 +88,13 @@ bool prepare(const TrainRunOptions& o, TrainState* s, TextData* data, std::strin
   } else {
     TrainConfig c;
     if (!resolve_config(o.overrides, &c, err)) return false;
-    if (std::filesystem::exists(last)) {
+    if (comm.rank() == 0 && std::filesystem::exists(last)) {
       *err = o.out_dir + " already holds a run (" + kLastCheckpoint +
              "): use --resume to continue it, or another --out";
       return false;
     }
-    c.threads = c.threads ? c.threads : uint32_t(std::max(1, omp_get_num_procs()));
+    c.threads = c.threads ? c.threads
+                          : uint32_t(std::max(1, omp_get_num_procs() / comm.local_size()));
     set_threads(int(c.threads));
     if (!load_text_data(o.data_path, data, err)) return false;
     c.model.vocab_size = uint32_t(data->vocab.size());
@@ -102,9 +122,10 @@ bool make_out_dir(const std::string& dir, std::string* err) {
 // the log and the plot. run_training() drives it.
 class Run {
  public:
-  Run(const TrainRunOptions& o, TrainState& s, const TextData& data, Trainer& trainer,
-      Progress& progress, RunLog& log, TrainRunResult* r)
-      : o_(o), s_(s), c_(s.config), data_(data), trainer_(trainer), progress_(progress), log_(log),
+  Run(const TrainRunOptions& o, Communicator& comm, TrainState& s, const TextData& data,
+      Trainer& trainer, Progress& progress, RunLog& log, TrainRunResult* r)
+      : o_(o), comm_(comm), s_(s), c_(s.config), data_(data), trainer_(trainer),
+        progress_(progress), log_(log),
         r_(r), last_(o.out_dir + "/" + kLastCheckpoint), best_(o.out_dir + "/" + kBestCheckpoint),
         t_start_(now_s()), elapsed0_(s.elapsed_s),
         tokens_per_step_(uint64_t(c_.batch_size) * c_.model.block_size) {}
@@ -228,13 +249,20 @@ class Run {
  private:
   double elapsed() const { return elapsed0_ + (now_s() - t_start_); }
   bool eval_due(uint64_t k) const { return k % c_.eval_interval == 0 || k == c_.max_iters; }
-  bool stop_requested() const { return o_.stop_flag && o_.stop_flag->load(); }
+  // Collective: a stop requested on any rank stops every rank at the same step.
+  bool stop_requested() { return o_.stop_flag && trainer_.stop_anywhere(o_.stop_flag->load()); }
+  // Rank 0 writes; every rank learns whether it could (collective).
   bool save(const std::string& path, std::string* err) {
-    trainer_.sync_to_state();
-    s_.elapsed_s = elapsed();
-    return save_checkpoint(path, s_, err);
+    bool ok = true;
+    if (comm_.rank() == 0) {
+      trainer_.sync_to_state();
+      s_.elapsed_s = elapsed();
+      ok = save_checkpoint(path, s_, err);
+    }
+    return all_ok(comm_, ok, err);
   }
   void write_plot() {
+    if (comm_.rank() != 0) return;
     const Config& m = c_.model;
     const std::string svg = loss_curve_svg(
         s_.iters, s_.evals,
@@ -244,6 +272,7 @@ class Run {
   }
 
   const TrainRunOptions& o_;
+  Communicator& comm_;
   TrainState& s_;
   const TrainConfig& c_;
   const TextData& data_;
@@ -258,27 +287,64 @@ class Run {
   uint64_t steps_here_ = 0;
 };
 
+// What every rank must agree on: the resolved settings (threads aside), the
+// data, the step resumed at and the run's flags.
+std::string run_fingerprint(const TrainRunOptions& o, const TrainState& s) {
+  TrainConfig c = s.config;
+  c.threads = 0;
+  return config_json(c) + fmt("data %llu %08x step %llu stop-at %llu device %d %d",
+                              static_cast<unsigned long long>(s.data_bytes), s.data_crc,
+                              static_cast<unsigned long long>(s.step),
+                              static_cast<unsigned long long>(o.stop_at), o.cuda, o.cuda_bf16);
+}
+
+// Every rank has the same run and a share of each batch. Collective.
+bool ranks_agree(const TrainRunOptions& o, Communicator& comm, const TrainState& s,
+                 std::string* err) {
+  if (!same_on_all_ranks(comm, run_fingerprint(o, s),
+                         "the settings (flags, --config, data or resumed step)", err))
+    return false;
+  if (s.config.batch_size < uint32_t(comm.size())) {
+    *err = fmt("--batch-size %u is smaller than the number of ranks (%d): every rank needs at "
+               "least one row of each batch",
+               s.config.batch_size, comm.size());
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int run_training(const TrainRunOptions& o, TrainRunResult* r, std::string* err) {
   *r = TrainRunResult{};
-  if (!make_out_dir(o.out_dir, err)) return 1;
+  SingleProcess alone;
+  Communicator& comm = o.comm ? *o.comm : alone;
+  const bool root = comm.rank() == 0;  // writes the output folder
+  // Each all_ok() ends every rank together when any failed.
+  if (!all_ok(comm, !root || make_out_dir(o.out_dir, err), err)) return 1;
   TrainState s;
   TextData data;
-  if (!prepare(o, &s, &data, err)) return 1;
+  if (!all_ok(comm, prepare(o, comm, &s, &data, err), err)) return 1;
+  if (!ranks_agree(o, comm, s, err)) return 1;
   const std::string json = config_json(s.config);
-  if (!host::write_file_atomic(o.out_dir + "/config.json", json.data(), json.size(), err)) return 1;
-
-  const bool live = o.live >= 0 ? o.live == 1 : (o.out && ::isatty(::fileno(o.out)));
-  Progress progress(o.out, live, s.config.log_interval);
   RunLog log;
-  if (!log.open(o.out_dir, s, err)) return 1;
+  if (!all_ok(comm,
+              !root || (host::write_file_atomic(o.out_dir + "/config.json", json.data(),
+                                                json.size(), err) &&
+                        log.open(o.out_dir, s, err)),
+              err))
+    return 1;
+
+  std::FILE* out = root ? o.out : nullptr;
+  const bool live = o.live >= 0 ? o.live == 1 : (out && ::isatty(::fileno(out)));
+  Progress progress(out, live, s.config.log_interval);
   std::unique_ptr<Backend> gpu;
-  if (o.cuda && !(gpu = open_cuda_backend(backend_options(s.config, o.cuda_bf16), err))) return 1;
-  Trainer trainer = gpu ? Trainer(s, std::move(gpu)) : Trainer(s);
+  if (o.cuda) gpu = open_cuda_backend(backend_options(s.config, o.cuda_bf16, &comm), err);
+  if (!all_ok(comm, !o.cuda || gpu, err)) return 1;
+  Trainer trainer = gpu ? Trainer(s, std::move(gpu), &comm) : Trainer(s, &comm);
   r->parameters = s.config.model.parameter_count();
 
-  Run run(o, s, data, trainer, progress, log, r);
+  Run run(o, comm, s, data, trainer, progress, log, r);
   run.banner();
   bool stopped = false;
   if (run.loop(&stopped, err) != 0) return 1;

@@ -13,6 +13,12 @@
 // current update, saves ckpt_last and returns 130. Resuming continues
 // exactly: the same thread count gives bit-identical parameters to a run
 // that was never stopped.
+//
+// With several ranks (comm, docs/distributed.md) every rank runs this with
+// the same options: rank 0 alone touches the output folder (it reads the
+// checkpoint to resume and sends it to the others), and every rank returns
+// the same code; on an error rank 0's *err says what (naming the rank when
+// another rank failed).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -20,6 +26,7 @@
 #include <limits>
 #include <string>
 
+#include "train/loop/backend.hpp"
 #include "train/loop/train_config.hpp"
 
 namespace causalgen::train {
@@ -34,6 +41,7 @@ struct TrainRunOptions {
   int live = -1;             // live status line: 1 on, 0 off, -1 iff out is a terminal
   bool cuda = false;         // train on the CUDA backend (backend_library.hpp); same checkpoints
   bool cuda_bf16 = true;     // bf16 products (else f32, for parity checks)
+  Communicator* comm = nullptr;  // the run's ranks (communicator.hpp); null: this process alone
 };
 
 struct TrainRunResult {

@@ -1,5 +1,6 @@
 #include "train/loop/trainer.hpp"
 
+#include "train/loop/collectives.hpp"
 #include "train/loop/cpu_backend.hpp"
 #include "train/model/gemm.hpp"
 
@@ -29,7 +30,7 @@ AdamWParams adamw_of(const TrainConfig& c) {
   return AdamWParams{c.beta1, c.beta2, 1e-8, c.weight_decay};
 }
 
-BackendOptions backend_options(const TrainConfig& c, bool bf16) {
+BackendOptions backend_options(const TrainConfig& c, bool bf16, Communicator* comm) {
   BackendOptions o;
   o.model = c.model;
   o.batch_size = c.batch_size;
@@ -37,15 +38,18 @@ BackendOptions backend_options(const TrainConfig& c, bool bf16) {
   o.dropout = c.dropout;
   o.seed = c.seed;
   o.bf16 = bf16;
+  o.comm = comm;
   return o;
 }
 
-Trainer::Trainer(TrainState& s)
-    : Trainer(s, std::make_unique<CpuBackend>(backend_options(s.config), s.params.data(),
-                                              s.m.data(), s.v.data())) {}
+Trainer::Trainer(TrainState& s, Communicator* comm)
+    : Trainer(s,
+              std::make_unique<CpuBackend>(backend_options(s.config, true, comm), s.params.data(),
+                                           s.m.data(), s.v.data()),
+              comm) {}
 
-Trainer::Trainer(TrainState& s, std::unique_ptr<Backend> backend)
-    : s_(s), backend_(std::move(backend)) {
+Trainer::Trainer(TrainState& s, std::unique_ptr<Backend> backend, Communicator* comm)
+    : s_(s), backend_(std::move(backend)), comm_(comm) {
   backend_->set_parameters(s_.params.data());
   backend_->set_moments(s_.m.data(), s_.v.data());
   x_.resize(size_t(s.config.batch_size) * s.config.model.block_size);
@@ -74,6 +78,8 @@ double Trainer::step(const TextData& data, double* grad_norm, double* lr_out) {
   return loss;
 }
 
+bool Trainer::stop_anywhere(bool here) { return comm_ ? any_rank(*comm_, here) : here; }
+
 bool Trainer::evaluate(const TextData& data, double* train_loss, double* val_loss,
                        const std::atomic<bool>* stop) {
   const TrainConfig& c = s_.config;
@@ -84,7 +90,7 @@ bool Trainer::evaluate(const TextData& data, double* train_loss, double* val_los
   for (int split = 0; split < 2; ++split) {
     const std::vector<uint32_t>& d = data.split(split == 1);
     for (uint32_t i = 0; i < c.eval_iters; ++i) {
-      if (stop && stop->load()) return false;
+      if (stop && stop_anywhere(stop->load())) return false;
       sample_batch(d, B, T, rng, x_.data(), y_.data());
       loss[split] += backend_->eval_loss(x_.data(), y_.data());
     }

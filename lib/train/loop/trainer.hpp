@@ -55,8 +55,10 @@ LrSchedule schedule_of(const TrainConfig& c);
 AdamWParams adamw_of(const TrainConfig& c);
 
 // The backend's settings for a run: its model, batch, window, dropout and
-// seed; bf16 products on CUDA unless told otherwise.
-BackendOptions backend_options(const TrainConfig& c, bool bf16 = true);
+// seed; bf16 products on CUDA unless told otherwise; the run's ranks (null:
+// this process alone).
+BackendOptions backend_options(const TrainConfig& c, bool bf16 = true,
+                               Communicator* comm = nullptr);
 
 // The training loop's step and evaluation over one Backend (the CPU's, or
 // the GPU's from backend_library.hpp): the same batches, schedule and AdamW
@@ -64,10 +66,10 @@ BackendOptions backend_options(const TrainConfig& c, bool bf16 = true);
 // sync_to_state() calls (the CPU backend works in the TrainState's buffers).
 class Trainer {
  public:
-  // On the CPU backend.
-  explicit Trainer(TrainState& s);
+  // On the CPU backend, over the ranks of comm (null: this process alone).
+  explicit Trainer(TrainState& s, Communicator* comm = nullptr);
   // On the given backend, which receives s's parameters and moments now.
-  Trainer(TrainState& s, std::unique_ptr<Backend> backend);
+  Trainer(TrainState& s, std::unique_ptr<Backend> backend, Communicator* comm = nullptr);
   ~Trainer();
   std::string device_description() const { return backend_->description(); }
   // Copies the backend's parameters and moments into the TrainState (before
@@ -79,15 +81,18 @@ class Trainer {
   // nanoGPT's estimate on both splits (dropout off): eval_iters random
   // batches each, windows from a generator seeded by (seed, step), so the
   // training stream is untouched and a resumed run evaluates identically.
-  // False (nothing written) if *stop became true meanwhile.
+  // False (nothing written) if *stop became true meanwhile (on any rank).
   bool evaluate(const TextData& data, double* train_loss, double* val_loss,
                 const std::atomic<bool>* stop = nullptr);
   Backend& backend() { return *backend_; }
   TrainState& state() { return s_; }
+  // A stop request here or on any other rank (every rank calls it alike).
+  bool stop_anywhere(bool here);
 
  private:
   TrainState& s_;
   std::unique_ptr<Backend> backend_;
+  Communicator* comm_;
   std::vector<uint32_t> x_, y_;
 };
 
