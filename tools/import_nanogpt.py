@@ -114,7 +114,9 @@ def read_checkpoint(torch, path):
     if not isinstance(ckpt, dict) or "model" not in ckpt or "model_args" not in ckpt:
         raise Refused(f"{path}: no 'model' and 'model_args' (not a checkpoint of nanoGPT's train.py)")
     # A checkpoint of a torch.compile'd model names its weights _orig_mod.* (as sample.py strips).
-    state = {k.removeprefix("_orig_mod."): v for k, v in ckpt["model"].items()}
+    if not isinstance(ckpt["model"], dict):
+        raise Refused(f"{path}: its 'model' is not a state_dict")
+    state = {k.removeprefix("_orig_mod.") if isinstance(k, str) else k: v for k, v in ckpt["model"].items()}
     return ckpt["model_args"], state
 
 
@@ -124,7 +126,7 @@ def vocabulary(meta, vocab_size):
     """nanoGPT's ids -> characters, as code points; refuses what is not one
     Unicode character per id or does not match the model's vocab_size."""
     itos = meta["itos"]
-    if sorted(itos) != list(range(len(itos))):
+    if not all(isinstance(i, int) for i in itos) or sorted(itos) != list(range(len(itos))):
         raise Refused("meta.pkl: itos ids are not 0 .. n-1")
     chars = [itos[i] for i in range(len(itos))]
     for i, ch in enumerate(chars):
@@ -160,6 +162,8 @@ def expected_shapes(a, bias):
 
 
 def check_model_args(a):
+    if not isinstance(a, dict):
+        raise Refused("model_args is not a dict (not a checkpoint of nanoGPT's train.py)")
     for key in ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "bias"):
         if key not in a:
             raise Refused(f"model_args has no {key!r}")
@@ -173,6 +177,9 @@ def check_model_args(a):
 def check_state(torch, state, a):
     bias = bool(a["bias"])
     want = expected_shapes(a, bias)
+    odd = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if odd:
+        raise Refused(f"the checkpoint's model holds {odd[0]!r}, which is not a named tensor")
     # nanoGPT without flash attention keeps its causal mask as a buffer named attn.bias.
     masks = {k for k in state if k.endswith(".attn.bias") and state[k].dim() == 4}
     C = a["n_embd"]

@@ -1,6 +1,7 @@
 """causalgen.Model against the CLI and the C++ forward pass."""
 import math
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -71,7 +72,6 @@ def test_info(cli, shipped):
 
 
 def emitted_logits(emit_logits, model, text):
-    import subprocess
     out = subprocess.run([emit_logits, "logits", model, text], capture_output=True, text=True,
                          check=True).stdout
     return np.array([[float(v) for v in line.split()] for line in out.splitlines()], dtype=np.float32)
