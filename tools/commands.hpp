@@ -38,6 +38,15 @@ constexpr const char* trainer_description(const char* parent, const char* name) 
 // The executable that runs them, beside `causalgen`.
 constexpr const char* kTrainerExecutable = "causalgen-train";
 
+// `causalgen import-nanogpt` runs a Python script beside `causalgen`
+// (tools/import_nanogpt.py: PyTorch reads nanoGPT's checkpoint), with the
+// interpreter in $CAUSALGEN_PYTHON if set, else the script's #!.
+constexpr const char* kImportNanogptCommand = "import-nanogpt";
+constexpr const char* kImportNanogptExecutable = "causalgen-import-nanogpt";
+constexpr const char* kImportNanogptDescription =
+    "Turn a nanoGPT character-level checkpoint (ckpt.pt + meta.pkl) into a model file (needs "
+    "PyTorch; docs/nanogpt.md)";
+
 void add_generate(CLI::App& app, int& exit_code);
 void add_info(CLI::App& app, int& exit_code);
 // `bench` with `bench generate`; returns `bench`.

@@ -2,7 +2,9 @@
 # Installs the Debian packages causalgen needs (run as root on Debian 12).
 #   tools/setup.sh          what the library, CLI and trainer need
 #   tools/setup.sh --all    also what the whole test suite needs (clang for the
-#                           fuzzer, Emscripten, Chromium, arm-none-eabi, QEMU, Node)
+#                           fuzzer, Emscripten, Chromium, arm-none-eabi, QEMU, Node,
+#                           Python's numpy, pytest, venv, setuptools, pip and torch
+#                           for python/ and causalgen-import-nanogpt)
 # Packages already installed are skipped, so running it again is cheap.
 set -euo pipefail
 
@@ -10,7 +12,9 @@ base=(build-essential cmake pkg-config git ca-certificates python3
       libxtensor-dev libxsimd-dev xtl-dev libcereal-dev catch2 libxtensor-blas-dev
       libopenblas-dev libcli11-dev rapidjson-dev libopenmpi-dev openmpi-bin)
 extra=(clang libclang-rt-14-dev emscripten chromium chromium-driver
-       gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm)
+       gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
+       python3-numpy python3-pytest python3-venv python3-setuptools python3-wheel python3-pip
+       python3-torch)
 
 want=("${base[@]}")
 [[ "${1:-}" == "--all" ]] && want+=("${extra[@]}")

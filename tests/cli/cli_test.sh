@@ -163,6 +163,21 @@ case "$case_name" in
     exe="$work/causalgen" expect_error "causalgen-train.*cannot run" train --data x --out y
     [ "$rc" -eq 1 ] || fail "missing causalgen-train: exit $rc"
     ;;
+  import_nanogpt)
+    # Runs the Python script beside the executable: its usage errors exit 2;
+    # without PyTorch, or without the script, one message and exit 1.
+    run import-nanogpt --checkpoint x.pt
+    [ "$rc" -eq 2 ] && grep -q "causalgen: error:.*required" "$work/err" || fail "usage: exit $rc: $(cat "$work/err")"
+    mkdir -p "$work/notorch"
+    printf 'raise ImportError("No module named torch (test)")\n' > "$work/notorch/torch.py"
+    PYTHONPATH="$work/notorch" expect_error "needs PyTorch" import-nanogpt --checkpoint x.pt --meta m.pkl --out "$work/x.cgm"
+    [ "$rc" -eq 1 ] || fail "without torch: exit $rc"
+    cp "$exe" "$work/causalgen"
+    exe="$work/causalgen" expect_error "import-nanogpt runs .*causalgen-import-nanogpt, which cannot run" \
+      import-nanogpt --checkpoint x.pt --meta m.pkl --out "$work/x.cgm"
+    [ "$rc" -eq 1 ] || fail "missing causalgen-import-nanogpt: exit $rc"
+    [ ! -e "$work/x.cgm" ] || fail "an output file was written"
+    ;;
   *)
     fail "unknown case"
     ;;
