@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bench_train_cuda.hpp"
+#include "cli_checks.hpp"
 #include "commands.hpp"
 #include "host/mixer_names.hpp"
 #include "train/loop/backend_library.hpp"
@@ -184,9 +185,9 @@ void add_bench_train(CLI::App* bench, int& exit_code) {
       ->check(CLI::IsMember({"bf16", "f32"}));
   sub->add_option("--config", o->config, "tiny or small")->check(CLI::IsMember({"tiny", "small"}));
   sub->add_option("--mixer", o->mixer, "A mixer (list) or all (every registered mixer, one by one)");
-  sub->add_option("--threads", o->threads, "Threads")->check(CLI::Range(1u, 1024u));
-  sub->add_option("--steps", o->steps, "Timed steps per mixer")->check(CLI::Range(1u, 100000u));
-  sub->add_option("--warmup", o->warmup, "Untimed steps first");
+  sub->add_option("--threads", o->threads, "Threads")->check(count_range(1, 1024));
+  sub->add_option("--steps", o->steps, "Timed steps per mixer")->check(count_range(1, 100000));
+  sub->add_option("--warmup", o->warmup, "Untimed steps first")->check(count_range(0, 100000));
   sub->add_option("--data", o->data, "Train on this text (default: random tokens, vocab 65)");
   sub->add_option("--seed", o->seed, "Seed");
   sub->callback([o, &exit_code] { exit_code = run_bench_train(*o); });
