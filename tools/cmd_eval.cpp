@@ -72,13 +72,6 @@ int run_eval(const EvalFlags& f, bool seed_given) {
   if (split.size() < uint64_t(T) + 1)
     return error(f.data + ": the " + f.split + " split has " + std::to_string(split.size()) +
                  " characters, fewer than one window of " + std::to_string(T) + " plus one");
-  std::printf("model     %s: %u layers x %u, mixers %s, vocab %u\n", what.c_str(), cfg.n_layer,
-              cfg.n_embd, train::mixer_list_string(cfg).c_str(), cfg.vocab_size);
-  std::printf("data      %s, %s split: %zu characters\n", f.data.c_str(), f.split.c_str(),
-              split.size());
-  std::printf("engine    %s, %d thread(s)\n",
-              core ? "core forward_sequence (the deployed computation)" : "trainer forward",
-              train::threads());
   if (!core && !train::check_evaluation_memory(cfg, batch, train::threads(), &err)) return error(err);
   // The core's estimate lists its windows first (16 bytes each).
   if (core && !f.no_estimate &&
@@ -87,6 +80,13 @@ int run_eval(const EvalFlags& f, bool seed_given) {
                               std::to_string(batch) + " windows with the core",
                           &err))
     return error(err + "; use a smaller --batch-size or --eval-iters");
+  std::printf("model     %s: %u layers x %u, mixers %s, vocab %u\n", what.c_str(), cfg.n_layer,
+              cfg.n_embd, train::mixer_list_string(cfg).c_str(), cfg.vocab_size);
+  std::printf("data      %s, %s split: %zu characters\n", f.data.c_str(), f.split.c_str(),
+              split.size());
+  std::printf("engine    %s, %d thread(s)\n",
+              core ? "core forward_sequence (the deployed computation)" : "trainer forward",
+              train::threads());
   std::unique_ptr<train::DataParallelGpt> g;
   if (!core) g = std::make_unique<train::DataParallelGpt>(cfg, int(batch), int(T), train::threads());
   if (!f.no_estimate) {

@@ -101,7 +101,7 @@ bool read_input(const std::string& path, uint64_t cap, const char* what, Aligned
     if (buf.size() > cap) return fail("more than " + describe_bytes(cap) + " through a pipe; " + too_big);
   }
   if (buf.empty())
-    return fail("a pipe or FIFO that gave nothing to read (a FIFO with no writer reads as empty)");
+    return fail(kEmptyPipe);
   *out = aligned_bytes(buf.size());
   if (!out->data) return fail("out of memory for its " + describe_bytes(buf.size()));
   std::memcpy(out->data.get(), buf.data(), buf.size());

@@ -31,6 +31,10 @@ bool open_input(const std::string& path, InputFile* f, std::string* error);
 // Reads up to n bytes (fewer only at the end); -1 on a read error (errno set).
 int64_t read_up_to(int fd, uint8_t* p, uint64_t n);
 
+// The reason given for a pipe or FIFO that ends before its first byte.
+constexpr const char* kEmptyPipe =
+    "a pipe or FIFO that gave nothing to read (a FIFO with no writer reads as empty)";
+
 // "1.5 GiB (1610612736 bytes)": a byte count for messages.
 std::string describe_bytes(uint64_t n);
 

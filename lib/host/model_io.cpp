@@ -60,6 +60,7 @@ bool load_model_bytes(const std::string& path, AlignedBytes* out, std::string* e
   uint8_t head[kHeaderSize + 4];
   const int64_t n = read_up_to(fd, head, sizeof head);
   if (n < 0) return fail(std::strerror(errno));
+  if (n == 0 && !f.regular) return fail(kEmptyPipe);
   uint64_t declared = 0;
   Error e;
   if (model_file_size_from_header(head, size_t(n), &declared, &e) != Status::ok)

@@ -52,11 +52,13 @@ case "$case_name" in
     expect 1 "folder: a directory, not a file" train --data "$work/text.txt" --out "$work/r" --config "$work/folder"
     expect 1 "sparse: 64.0 GiB .*a JSON settings file may be at most 1.0 MiB" \
       train --data "$work/text.txt" --out "$work/r" --config "$work/sparse"
-    expect 1 "fifo: empty file, not a causalgen checkpoint" eval --checkpoint "$work/fifo" --data "$work/text.txt"
+    expect 1 "fifo: a pipe or FIFO that gave nothing to read" eval --checkpoint "$work/fifo" --data "$work/text.txt"
     expect 1 "/dev/zero: a character device" export --checkpoint /dev/zero --out "$work/m.cgm"
     expect 1 "folder: a directory, not a file" eval --checkpoint "$work/folder" --data "$work/text.txt"
     expect 1 "sparse: not a causalgen checkpoint \(bad magic\)" export --checkpoint "$work/sparse" --out "$work/m.cgm"
     expect 1 "folder: a directory, not a file" convert --model "$work/folder" --out "$work/m.cgm"
+    expect 1 "fifo: a pipe or FIFO that gave nothing to read" generate --model "$work/fifo"
+    expect 1 "/dev/zero: a character device" info --model /dev/zero
     [ ! -e "$work/r/ckpt_last.cgc" ] || fail "a refused run wrote a checkpoint"
     # A pipe with data is read (to its end, within the cap).
     timeout 60 "$exe" eval --model "$dir/shift.cgm" --data /dev/stdin --no-estimate <"$work/text.txt" >"$work/out" 2>"$work/err" ||
@@ -75,6 +77,7 @@ case "$case_name" in
       train --data "$work/text.txt" --out "$work/r" --config small --batch-size 512 --block-size 256
     CAUSALGEN_MEMORY_LIMIT=$((64 << 20)) expect 1 "evaluating .*batch 65536 x 16 .* needs about .* more than" \
       eval --model "$dir/shift.cgm" --data "$work/text.txt" --batch-size 65536
+    [ ! -s "$work/out" ] || fail "eval printed before refusing its batch: $(cat "$work/out")"
     expect 1 "evaluating 1000000 batches of 65536 windows with the core needs about [0-9.]+ GiB" \
       eval --model "$dir/shift.cgm" --data "$work/text.txt" --engine core --batch-size 65536 --eval-iters 1000000
     CAUSALGEN_MEMORY_LIMIT=4096 expect 1 "text.txt: decoding its .* needs about .* more than this machine's 4096 bytes" \

@@ -372,6 +372,10 @@ bool load_checkpoint(const std::string& path, TrainState* out, std::string* err)
     *err = path + ": " + std::strerror(errno);
     return false;
   }
+  if (n == 0 && !f.regular) {
+    *err = path + ": " + host::kEmptyPipe;
+    return false;
+  }
   uint32_t version = 0;
   uint64_t body = 0;
   std::string why;
