@@ -15,6 +15,7 @@
 #include "commands.hpp"
 #include "host/mixer_names.hpp"
 #include "train/loop/backend_library.hpp"
+#include "train/loop/memory_budget.hpp"
 #include "train/model/gemm.hpp"
 #include "train/data/text_data.hpp"
 #include "train/loop/trainer.hpp"
@@ -151,6 +152,8 @@ int run_bench_train(const BenchTrainOptions& o) {
     train::TrainConfig c;
     if (!train::resolve_config(ov, &c, &err)) return error(err);
     if (!train::check_windows(data, c.model.block_size, &err)) return error(err);
+    c.model.vocab_size = uint32_t(data.vocab.size());
+    if (!train::check_training_memory(c, train::threads(), &err)) return error(err);
     train::TrainState s;
     train::init_state(c, data, &s);
     train::Trainer tr(s);

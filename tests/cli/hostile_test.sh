@@ -82,6 +82,8 @@ case "$case_name" in
       eval --model "$dir/shift.cgm" --data "$work/text.txt" --engine core --batch-size 65536 --eval-iters 1000000
     CAUSALGEN_MEMORY_LIMIT=4096 expect 1 "text.txt: decoding its .* needs about .* more than this machine's 4096 bytes" \
       eval --model "$dir/shift.cgm" --data "$work/text.txt"
+    CAUSALGEN_MEMORY_LIMIT=$((16 << 20)) expect 1 "training 4 layers x 128 .* needs about .* more than this machine's 16.0 MiB" \
+      bench train --threads 1 --steps 1 --warmup 0 --mixer max
     [ ! -e "$work/r/ckpt_last.cgc" ] || fail "a refused run wrote a checkpoint"
     # Within the limit it runs.
     timeout 120 "$exe" eval --model "$dir/shift.cgm" --data "$work/text.txt" --batch-size 8 --eval-iters 2 >"$work/out" 2>"$work/err" ||
