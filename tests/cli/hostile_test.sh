@@ -165,6 +165,12 @@ case "$case_name" in
     # A resume that would train nothing is refused before anything is written.
     timeout 120 "$exe" train --data "$work/text.txt" --out "$work/run" "${small[@]}" --max-iters 4 ||
       fail "the run to resume failed"
+    # A checkpoint through a pipe: read up to the size its header declares.
+    cat "$work/run/ckpt_last.cgc" | timeout 60 "$exe" export --checkpoint /dev/stdin --out "$work/p.cgm" >/dev/null 2>"$work/err" ||
+      fail "a checkpoint through a pipe: $(cat "$work/err")"
+    head -c 1000 "$work/run/ckpt_last.cgc" | timeout 20 "$exe" export --checkpoint /dev/stdin --out "$work/p2.cgm" 2>"$work/err"
+    grep -q "^causalgen: error: /dev/stdin: truncated checkpoint (header says [0-9]* body bytes, the file has 972)" "$work/err" ||
+      fail "a truncated checkpoint through a pipe: $(cat "$work/err")"
     cp "$work/run/config.json" "$work/config.before"
     expect 1 "--resume: .*ckpt_last.cgc is at step 4 and --max-iters is 4: nothing to train; give a --max-iters above 4" \
       train --data "$work/text.txt" --out "$work/run" --resume

@@ -6,6 +6,7 @@
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <variant>
@@ -366,7 +367,7 @@ bool load_checkpoint(const std::string& path, TrainState* out, std::string* err)
   // is read.
   host::InputFile f;
   if (!host::open_input(path, &f, err)) return false;
-  uint8_t head[kCheckpointHeader];
+  uint8_t head[kCheckpointHeader] = {};
   const int64_t n = host::read_up_to(f.fd, head, sizeof head);
   if (n < 0) {
     *err = path + ": " + std::strerror(errno);
@@ -380,14 +381,17 @@ bool load_checkpoint(const std::string& path, TrainState* out, std::string* err)
   uint64_t body = 0;
   std::string why;
   // A pipe's size is unknown: taken as what its header says until read.
-  const uint64_t size = f.regular ? f.size : n < int64_t(kCheckpointHeader) ? uint64_t(n)
-                                                                             : kCheckpointHeader + get_u64(head + 16);
+  const uint64_t declared = std::min<uint64_t>(get_u64(head + 16), UINT64_MAX - kCheckpointHeader);
+  const uint64_t size = n < int64_t(kCheckpointHeader) ? uint64_t(n)
+                        : f.regular                     ? f.size
+                                                        : kCheckpointHeader + declared;
   if (!check_header(head, size_t(n), size, &version, &body, &why)) {
     *err = path + ": " + why;
     return false;
   }
   // Decoding holds the body and the state it describes (about the body again).
-  if (!host::check_budget(2 * body, path + ": loading this checkpoint", err)) return false;
+  const uint64_t need = body > UINT64_MAX / 2 ? UINT64_MAX : 2 * body;
+  if (!host::check_budget(need, path + ": loading this checkpoint", err)) return false;
   // One byte more than declared, so that a pipe's trailing bytes show.
   host::AlignedBytes bytes = host::aligned_bytes(size_t(kCheckpointHeader + body + 1));
   if (!bytes.data) {
