@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_checks.hpp"
 #include "commands.hpp"
 #include "host/mixer_names.hpp"
 #include "host/model_io.hpp"
@@ -119,9 +120,11 @@ CLI::App* add_bench(CLI::App& app, int& exit_code) {
   gen->add_option("--model", o->model, "Model file (else --shape with random weights)");
   gen->add_option("--shape", o->shape, "tiny (4x128) or small (6x384)");
   gen->add_option("--mixer", o->mixer, "One of: " + host::mixer_names());
-  gen->add_option("--positions", o->positions, "Positions to measure at")->delimiter(',');
-  gen->add_option("--vocab", o->vocab, "Vocabulary size for --shape")->check(CLI::Range(2u, 65536u));
-  gen->add_option("--seconds", o->seconds, "Seconds measured at each position")->check(CLI::Range(0.01, 600.0));
+  gen->add_option("--positions", o->positions, "Positions to measure at")
+      ->delimiter(',')
+      ->check(count_range(1, 100000000));
+  gen->add_option("--vocab", o->vocab, "Vocabulary size for --shape")->check(count_range(2, 65536));
+  gen->add_option("--seconds", o->seconds, "Seconds measured at each position")->check(real_range(0.01, 600));
   gen->add_option("--seed", o->seed, "Seed for weights and sampling");
   gen->callback([o, &exit_code] { exit_code = run_bench_generate(*o); });
   return bench;

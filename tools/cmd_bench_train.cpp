@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "bench_train_cuda.hpp"
+#include "cli_checks.hpp"
 #include "commands.hpp"
 #include "host/mixer_names.hpp"
 #include "train/loop/backend_library.hpp"
+#include "train/loop/memory_budget.hpp"
 #include "train/model/gemm.hpp"
 #include "train/data/text_data.hpp"
 #include "train/loop/trainer.hpp"
@@ -150,6 +152,8 @@ int run_bench_train(const BenchTrainOptions& o) {
     train::TrainConfig c;
     if (!train::resolve_config(ov, &c, &err)) return error(err);
     if (!train::check_windows(data, c.model.block_size, &err)) return error(err);
+    c.model.vocab_size = uint32_t(data.vocab.size());
+    if (!train::check_training_memory(c, train::threads(), &err)) return error(err);
     train::TrainState s;
     train::init_state(c, data, &s);
     train::Trainer tr(s);
@@ -184,9 +188,9 @@ void add_bench_train(CLI::App* bench, int& exit_code) {
       ->check(CLI::IsMember({"bf16", "f32"}));
   sub->add_option("--config", o->config, "tiny or small")->check(CLI::IsMember({"tiny", "small"}));
   sub->add_option("--mixer", o->mixer, "A mixer (list) or all (every registered mixer, one by one)");
-  sub->add_option("--threads", o->threads, "Threads")->check(CLI::Range(1u, 1024u));
-  sub->add_option("--steps", o->steps, "Timed steps per mixer")->check(CLI::Range(1u, 100000u));
-  sub->add_option("--warmup", o->warmup, "Untimed steps first");
+  sub->add_option("--threads", o->threads, "Threads")->check(count_range(1, 1024));
+  sub->add_option("--steps", o->steps, "Timed steps per mixer")->check(count_range(1, 100000));
+  sub->add_option("--warmup", o->warmup, "Untimed steps first")->check(count_range(0, 100000));
   sub->add_option("--data", o->data, "Train on this text (default: random tokens, vocab 65)");
   sub->add_option("--seed", o->seed, "Seed");
   sub->callback([o, &exit_code] { exit_code = run_bench_train(*o); });

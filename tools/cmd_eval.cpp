@@ -2,10 +2,13 @@
 #include <cstdio>
 #include <string>
 
+#include "cli_checks.hpp"
 #include "commands.hpp"
+#include "host/memory_limit.hpp"
 #include "host/model_io.hpp"
 #include "train/io/checkpoint.hpp"
 #include "train/loop/eval.hpp"
+#include "train/loop/memory_budget.hpp"
 #include "train/io/export.hpp"
 #include "train/model/gemm.hpp"
 #include "train/data/text_data.hpp"
@@ -69,6 +72,14 @@ int run_eval(const EvalFlags& f, bool seed_given) {
   if (split.size() < uint64_t(T) + 1)
     return error(f.data + ": the " + f.split + " split has " + std::to_string(split.size()) +
                  " characters, fewer than one window of " + std::to_string(T) + " plus one");
+  if (!core && !train::check_evaluation_memory(cfg, batch, train::threads(), &err)) return error(err);
+  // The core's estimate lists its windows first (16 bytes each).
+  if (core && !f.no_estimate &&
+      !host::check_budget(uint64_t(iters) * batch * 16,
+                          "evaluating " + std::to_string(iters) + " batches of " +
+                              std::to_string(batch) + " windows with the core",
+                          &err))
+    return error(err + "; use a smaller --batch-size or --eval-iters");
   std::printf("model     %s: %u layers x %u, mixers %s, vocab %u\n", what.c_str(), cfg.n_layer,
               cfg.n_embd, train::mixer_list_string(cfg).c_str(), cfg.vocab_size);
   std::printf("data      %s, %s split: %zu characters\n", f.data.c_str(), f.split.c_str(),
@@ -117,12 +128,12 @@ void add_eval(CLI::App& app, int& exit_code) {
                   "(trainer; core for int8 models)")
       ->check(CLI::IsMember({"auto", "trainer", "core"}));
   sub->add_option("--batch-size", f->batch_size, "Windows per batch (default: the run's, or 12)")
-      ->check(CLI::Range(1u, 1u << 16));
+      ->check(count_range(1, 65536));
   sub->add_option("--eval-iters", f->eval_iters,
                   "Random batches of the estimate (default: the run's, or 200)")
-      ->check(CLI::Range(1u, 1000000u));
+      ->check(count_range(1, 1000000));
   auto* seed = sub->add_option("--seed", f->seed, "Seed of the estimate's windows (default: the run's, or 1337)");
-  sub->add_option("--threads", f->threads, "Threads (default: all cores)")->check(CLI::Range(1u, 1024u));
+  sub->add_option("--threads", f->threads, "Threads (default: all cores)")->check(count_range(1, 1024));
   sub->add_flag("--no-full", f->no_full, "Skip the pass over the whole split");
   sub->add_flag("--no-estimate", f->no_estimate, "Skip the random-window estimate");
   sub->callback([f, seed, &exit_code] {

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "cli_checks.hpp"
 #include "commands.hpp"
 #include "host/model_io.hpp"
 
@@ -62,10 +63,11 @@ void add_generate(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand("generate", "Generate text from a model file");
   sub->add_option("--model", o->model, "Model file (.cgm)")->required();
   sub->add_option("--prompt", o->prompt, "Text to start from (UTF-8)");
-  sub->add_option("--tokens", o->tokens, "Characters to generate")->check(CLI::Range(0u, 100000000u));
-  sub->add_option("--temperature", o->temperature, "0 = greedy")->check(CLI::Range(0.0f, 100.0f));
-  sub->add_option("--top-k", o->top_k, "Keep the k most likely characters (0 = off)");
-  sub->add_option("--top-p", o->top_p, "Nucleus sampling mass (1 = off)")->check(CLI::Range(0.0f, 1.0f));
+  sub->add_option("--tokens", o->tokens, "Characters to generate")->check(count_range(0, 100000000));
+  sub->add_option("--temperature", o->temperature, "0 = greedy")->check(real_range(0, 100));
+  sub->add_option("--top-k", o->top_k, "Keep the k most likely characters (0 = off)")
+      ->check(count_range(0, 65536));
+  sub->add_option("--top-p", o->top_p, "Nucleus sampling mass (1 = off)")->check(real_range(0, 1));
   sub->add_option("--seed", o->seed, "Sampler seed (PCG32)");
   sub->add_flag("--stats", o->stats, "Print chars/s and state bytes to stderr");
   sub->callback([o, &exit_code] { exit_code = run_generate(*o); });

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "cli_checks.hpp"
 #include "commands.hpp"
 #include "train/loop/collectives.hpp"
 #include "train/loop/communicator.hpp"
@@ -105,7 +106,8 @@ void add_train(CLI::App& app, int& exit_code) {
   sub->add_option("--precision", f->precision, "CUDA products: bf16 (default) or f32")
       ->check(CLI::IsMember({"bf16", "f32"}));
   sub->add_flag("--resume", f->resume, "Continue the run in --out from ckpt_last.cgc");
-  sub->add_option("--stop-at", f->stop_at, "Stop after this step, saving ckpt_last, as if interrupted");
+  sub->add_option("--stop-at", f->stop_at, "Stop after this step, saving ckpt_last, as if interrupted")
+      ->check(count_range(1, UINT32_MAX));
   sub->add_flag("--no-live", f->no_live, "Plain log lines even on a terminal");
   sub->add_flag("--quiet", f->quiet, "No progress output");
 

@@ -60,8 +60,15 @@ void add_bench_train(CLI::App* bench, int& exit_code);
 
 // Prints "causalgen: error: <message>" to stderr and returns 1.
 int error(const std::string& message);
-// Prints CLI11's message for a parse failure (or the help it asked for) and
-// returns the exit status: 0 for --help, 2 for every usage error.
+// Prints a parse failure as "causalgen: error: <CLI11's message> (see
+// 'causalgen CMD --help')", or the help asked for, and returns the exit
+// status: 0 for --help, 2 for every usage error.
 int usage_exit(const CLI::App& app, const CLI::ParseError& e);
+// True (after one message naming the word and listing the commands) if a
+// word of argv where a command is expected names none ("causalgen frob").
+bool unknown_command(const CLI::App& app, int argc, char** argv);
+// Parses and runs the command: exit_code as the command set it, 2 for a
+// usage error, 1 for any exception (none escapes main), 0 for --help.
+int run_main(CLI::App& app, int argc, char** argv, const int& exit_code);
 
 }  // namespace causalgen::cli

@@ -81,10 +81,5 @@ int main(int argc, char** argv) {
   CLI::App* bench = causalgen::cli::add_bench(app, exit_code);
   causalgen::cli::add_convert(app, exit_code);
   add_sibling_listing(app, bench);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return causalgen::cli::usage_exit(app, e);
-  }
-  return exit_code;
+  return causalgen::cli::run_main(app, argc, argv, exit_code);
 }

@@ -15,10 +15,5 @@ int main(int argc, char** argv) {
   causalgen::cli::add_train(app, exit_code);
   causalgen::cli::add_eval(app, exit_code);
   causalgen::cli::add_export(app, exit_code);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return causalgen::cli::usage_exit(app, e);
-  }
-  return exit_code;
+  return causalgen::cli::run_main(app, argc, argv, exit_code);
 }

@@ -2,6 +2,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include "cli_checks.hpp"
 #include "host/convert.hpp"
 
 namespace causalgen::cli {
@@ -9,7 +10,7 @@ namespace causalgen::cli {
 inline void add_output_options(CLI::App* sub, host::OutputOptions& o, const char* dtype_help) {
   sub->add_option("--dtype", o.dtype, dtype_help)->check(CLI::IsMember({"keep", "f32", "int8"}));
   sub->add_option("--group-size", o.group, "int8: weights per scale along a row (default 64)")
-      ->check(CLI::Range(1u, 65536u));
+      ->check(count_range(1, 65536));
   sub->add_flag("--c-array", o.c_array,
                 "Write C source for firmware: alignas(64) const unsigned char NAME[] and NAME_len");
   sub->add_option("--name", o.name, "C symbol for --c-array (default cg_model_data)");

@@ -249,8 +249,9 @@ Status check_envelope(const uint8_t* b, size_t size, Error* err) {
     return fail(err, Status::truncated, "file is truncated: header says %llu bytes, got %zu",
                 static_cast<unsigned long long>(file_size), size);
   if (file_size < size)
-    return fail(err, Status::out_of_bounds, "header says %llu bytes but there are %zu",
-                static_cast<unsigned long long>(file_size), size);
+    return fail(err, Status::out_of_bounds, "file is %zu bytes, %llu more than the %llu its header declares",
+                size, static_cast<unsigned long long>(size - file_size),
+                static_cast<unsigned long long>(file_size));
   const uint32_t crc_stored = load_u32(b + size - 4);
   const uint32_t crc_actual = crc32(b, size - 4);
   if (crc_stored != crc_actual)

@@ -1,5 +1,8 @@
 #include "model_io.hpp"
 
+#include "host/input_file.hpp"
+#include "host/memory_limit.hpp"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -28,62 +31,7 @@ AlignedBytes aligned_bytes(size_t n) {
   return b;
 }
 
-bool read_file(const std::string& path, AlignedBytes* out, std::string* error) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    *error = path + ": " + std::strerror(errno);
-    return false;
-  }
-  // A regular file is read once into its final buffer (no growing copy:
-  // this is most of a short generation's start-up); anything else (a pipe)
-  // is read in chunks.
-  struct stat st {};
-  std::vector<uint8_t> buf;
-  size_t size = 0;
-  bool bad = false;
-  if (::fstat(::fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
-    size = size_t(st.st_size);
-    *out = aligned_bytes(size);
-    if (out->data) size = std::fread(out->data.get(), 1, size, f);
-    bad = out->data && (std::ferror(f) || std::fgetc(f) != EOF);  // short, or grew meanwhile
-    out->size = size;
-  } else {
-    uint8_t chunk[1 << 16];
-    size_t n;
-    while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) buf.insert(buf.end(), chunk, chunk + n);
-    bad = std::ferror(f);
-    size = buf.size();
-    *out = aligned_bytes(size);
-    if (out->data && size) std::memcpy(out->data.get(), buf.data(), size);
-  }
-  std::fclose(f);
-  if (bad) {
-    *error = path + ": read error";
-    return false;
-  }
-  if (!out->data) {
-    *error = path + ": out of memory";
-    return false;
-  }
-  return true;
-}
-
 namespace {
-
-// Reads up to n bytes (fewer only at the end of the file); -1 on an error.
-ssize_t read_up_to(int fd, uint8_t* p, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    const ssize_t r = ::read(fd, p + got, n - got);
-    if (r == 0) break;
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    got += size_t(r);
-  }
-  return ssize_t(got);
-}
 
 // A regular file mapped read-only: populated in one call when its size is
 // what the header declares (no page fault per 4 KB, no copy), lazily
@@ -103,36 +51,33 @@ bool load_model_bytes(const std::string& path, AlignedBytes* out, std::string* e
     *error = path + ": " + why;
     return false;
   };
-  // O_NONBLOCK: opening a FIFO that has no writer does not wait for one.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return fail(std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return fail(std::strerror(errno));
+  InputFile f;
+  if (!open_input(path, &f, error)) return false;
+  const int fd = f.fd;
 
   // The header first: what is not a model (a huge sparse file, /dev/zero) is
   // refused after 68 bytes.
   uint8_t head[kHeaderSize + 4];
-  const ssize_t n = read_up_to(fd, head, sizeof head);
+  const int64_t n = read_up_to(fd, head, sizeof head);
   if (n < 0) return fail(std::strerror(errno));
+  if (n == 0 && !f.regular) return fail(kEmptyPipe);
   uint64_t declared = 0;
   Error e;
   if (model_file_size_from_header(head, size_t(n), &declared, &e) != Status::ok)
-    return fail(std::string(status_name(e.status)) + ": " + e.message);
+    return fail(e.message);
 
-  if (S_ISREG(st.st_mode) && map_model(fd, size_t(st.st_size), uint64_t(st.st_size) == declared, out))
+  if (f.regular && map_model(fd, size_t(f.size), f.size == declared, out))
     return true;
   // Anything else (a pipe): the declared size and one byte more, so that
   // parse_model sees a file that is too long as such.
   if (declared > SIZE_MAX - 1) return fail("the header declares " + std::to_string(declared) + " bytes");
+  std::string why;
+  if (!check_budget(declared, "reading the model its header declares through a pipe", &why))
+    return fail(why);
   *out = aligned_bytes(size_t(declared) + 1);
   if (!out->data) return fail("out of memory for the " + std::to_string(declared) + " bytes its header declares");
   std::memcpy(out->data.get(), head, size_t(n));
-  const ssize_t rest = read_up_to(fd, out->data.get() + n, size_t(declared) + 1 - size_t(n));
+  const int64_t rest = read_up_to(fd, out->data.get() + n, size_t(declared) + 1 - size_t(n));
   if (rest < 0) return fail(std::strerror(errno));
   out->size = size_t(n) + size_t(rest);
   return true;
@@ -176,7 +121,7 @@ bool load_model(const std::string& path, LoadedModel* out, std::string* error) {
   if (!load_model_bytes(path, &out->bytes, error)) return false;
   Error e;
   if (parse_model(out->bytes.data.get(), out->bytes.size, &out->model, &e) != Status::ok) {
-    *error = path + ": " + status_name(e.status) + ": " + e.message;
+    *error = path + ": " + e.message;
     return false;
   }
   return true;
@@ -199,7 +144,7 @@ bool load_c_model(const std::string& path, LoadedCModel* out, std::string* error
   out->model = cg_model_load(out->mem.data.get(), out->mem.size, out->bytes.data.get(),
                              out->bytes.size, &e);
   if (!out->model) {
-    *error = path + ": " + cg_status_string(e.code) + ": " + e.message;
+    *error = path + ": " + e.message;
     return false;
   }
   return true;

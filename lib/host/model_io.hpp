@@ -22,12 +22,11 @@ struct AlignedBytes {
 };
 AlignedBytes aligned_bytes(size_t n);
 
-// Reads a whole file; false with *error set if it cannot be opened or read.
-bool read_file(const std::string& path, AlignedBytes* out, std::string* error);
 // Writes atomically: temp file in the same folder, fsync, rename.
 bool write_file_atomic(const std::string& path, const void* data, size_t n, std::string* error);
 
-// A model file's bytes: its header is checked first (magic, version), then a
+// A model file's bytes, opened by open_input (input_file.hpp: a directory or
+// a device is refused by name): its header is checked first (magic, version), then a
 // regular file is mapped read-only (page-aligned; populated in one system
 // call when its size is what the header says) and anything else (a pipe) is
 // read up to the size its header declares. The bytes must not be written.
@@ -38,7 +37,9 @@ struct LoadedModel {
   Model model{};
 };
 // Reads (load_model_bytes) and validates a model file; *error is
-// "FILE: reason" on failure.
+// "FILE: reason" on failure, the reason being the core's message, which
+// names the fault itself (its status name before it would repeat it:
+// "truncated: file is truncated").
 bool load_model(const std::string& path, LoadedModel* out, std::string* error);
 
 // A generation state in owned, aligned memory.

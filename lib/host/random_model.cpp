@@ -27,7 +27,10 @@ std::vector<uint32_t> default_codepoints(uint32_t vocab_size) {
   std::vector<uint32_t> cps;
   cps.push_back('\n');
   for (uint32_t c = ' '; c < 0x7F && cps.size() < vocab_size; ++c) cps.push_back(c);
-  for (uint32_t c = 0xC0; cps.size() < vocab_size; ++c) cps.push_back(c);  // Latin-1 letters on
+  // Latin-1 letters on, past the UTF-16 surrogates (not characters), so that
+  // every size up to kMaxVocab has a vocabulary.
+  for (uint32_t c = 0xC0; cps.size() < vocab_size; ++c)
+    if (c < 0xD800 || c > 0xDFFF) cps.push_back(c);
   cps.resize(vocab_size);
   return cps;
 }

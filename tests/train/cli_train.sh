@@ -77,7 +77,9 @@ if ((rc == 130)) && grep -q "stopped at step" "$dir/int.txt" && [[ -f $dir/int/c
 else
   echo "FAIL Ctrl-C: exit $rc"; cat "$dir/int.txt"; fails=$((fails + 1))
 fi
-if "$exe" train --data "$dir/text.txt" --out "$dir/int" --resume --max-iters 60 --quiet; then
+# (--max-iters past the step it stopped at: a resume with nothing to train is refused.)
+stopped=$(sed -n 's/.*stopped at step \([0-9]*\).*/\1/p' "$dir/int.txt")
+if "$exe" train --data "$dir/text.txt" --out "$dir/int" --resume --max-iters $((${stopped:-0} + 20)) --quiet; then
   echo "ok   resume after Ctrl-C"
 else
   echo "FAIL resume after Ctrl-C"; fails=$((fails + 1))

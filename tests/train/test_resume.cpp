@@ -130,6 +130,10 @@ TEST_CASE("resume: guard rails give clear errors", "[train][resume]") {
   INFO(err);
   CHECK(run(data, d.file("r"), more, true, 0, &err) == 0);
   CHECK(load(d.file("r") + "/ckpt_last.cgc").step == 6);
+  // Nothing left to train (max_iters at or below the step): refused.
+  CHECK(run(data, d.file("r"), more, true, 0, &err) == 1);
+  CHECK(err.find("is at step 6 and --max-iters is 6: nothing to train") != std::string::npos);
+  more.set("max_iters", 7);
   // Other data.
   const std::string other = d.file("other.txt");
   train_test::write_text(other, train_test::synthetic_text(20000, 8));

@@ -5,20 +5,29 @@
 
 #include "causalgen/model_file.hpp"
 #include "causalgen/tokens.hpp"
+#include "host/input_file.hpp"
+#include "host/memory_limit.hpp"
 #include "host/model_io.hpp"
 
 namespace causalgen::train {
 
 namespace {
 
+// Decoding holds the file (1 byte per byte), its code points and, for a new
+// vocabulary, their sorted copy (4 + 4), then the token ids (4).
+constexpr uint64_t kMemoryPerTextByte = 13;
+
 bool decode_file(const std::string& path, std::vector<uint32_t>* cps, TextData* out,
                  std::string* err) {
   host::AlignedBytes bytes;
-  if (!host::read_file(path, &bytes, err)) return false;
+  if (!host::read_input(path, kMaxTextBytes, "a text file", &bytes, err)) return false;
   if (bytes.size == 0) {
-    *err = path + ": the file is empty (training needs text)";
+    *err = path + ": the file is empty (training and evaluation need text)";
     return false;
   }
+  if (!host::check_budget(bytes.size * kMemoryPerTextByte,
+                          path + ": decoding its " + host::describe_bytes(bytes.size), err))
+    return false;
   const char* s = reinterpret_cast<const char*>(bytes.data.get());
   cps->clear();
   cps->reserve(bytes.size);
@@ -35,7 +44,7 @@ bool decode_file(const std::string& path, std::vector<uint32_t>* cps, TextData* 
   }
   if (cps->size() < 2) {
     *err = path + ": only " + std::to_string(cps->size()) +
-           " character(s); training needs a text to predict";
+           " character(s); training and evaluation need at least 2 (one to predict)";
     return false;
   }
   out->path = path;

@@ -20,9 +20,15 @@ struct TextData {
   const std::vector<uint32_t>& split(bool validation) const { return validation ? val : train; }
 };
 
+// The largest text file read (host::read_input refuses a larger one by its
+// size, before reading): 1 GiB, about 1000 times tiny Shakespeare; decoding
+// it holds about 13 bytes per byte of text.
+constexpr uint64_t kMaxTextBytes = uint64_t(1) << 30;
+
 // Reads a UTF-8 text file and builds its vocabulary and split. Errors (false,
-// *err names the file and the problem): unreadable, empty, malformed UTF-8,
-// more than 65536 distinct characters, fewer than 2 characters.
+// *err names the file and the problem): unreadable or not a file, larger than
+// kMaxTextBytes or the machine's memory, empty, malformed UTF-8, more than
+// 65536 distinct characters, fewer than 2 characters.
 bool load_text_data(const std::string& path, TextData* out, std::string* err);
 
 // The same, with a given vocabulary (a trained model's): a character of the

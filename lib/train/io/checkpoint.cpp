@@ -6,6 +6,7 @@
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <variant>
@@ -13,6 +14,8 @@
 #include <sstream>
 
 #include "causalgen/model_file.hpp"
+#include "host/input_file.hpp"
+#include "host/memory_limit.hpp"
 #include "host/model_io.hpp"
 
 namespace causalgen::train {
@@ -33,6 +36,46 @@ uint32_t get_u32(const uint8_t* p) {
 }
 uint64_t get_u64(const uint8_t* p) { return get_u32(p) | uint64_t(get_u32(p + 4)) << 32; }
 
+// The body being decoded, read in place (no copy). A length read from it is
+// checked against the bytes left (check_fits) before anything of that length
+// is allocated, so that a crafted length is one message, not bad_alloc.
+class BodyStream : public std::streambuf {
+ public:
+  BodyStream(const uint8_t* p, size_t n) {
+    char* b = const_cast<char*>(reinterpret_cast<const char*>(p));
+    setg(b, b, b + n);
+  }
+  uint64_t remaining() const { return uint64_t(egptr() - gptr()); }
+};
+thread_local const BodyStream* t_body = nullptr;
+
+void check_fits(uint64_t count, size_t bytes_each, const std::string& what) {
+  const uint64_t left = t_body ? t_body->remaining() : UINT64_MAX;
+  if (count > left / bytes_each)
+    throw std::runtime_error(what + " declares " + std::to_string(count) + " entries of " +
+                             std::to_string(bytes_each) + " bytes; only " + std::to_string(left) +
+                             " bytes of the body are left");
+}
+
+// A string or a vector of numbers as cereal writes them (a size tag, then
+// the data), with the size checked first.
+template <class Ar>
+void load_sized(Ar& ar, std::string& s, const std::string& what) {
+  cereal::size_type n = 0;
+  ar(cereal::make_size_tag(n));
+  check_fits(n, 1, what);
+  s.resize(size_t(n));
+  ar(cereal::binary_data(s.data(), size_t(n)));
+}
+template <class Ar, class T>
+void load_sized(Ar& ar, std::vector<T>& v, const std::string& what) {
+  cereal::size_type n = 0;
+  ar(cereal::make_size_tag(n));
+  check_fits(n, sizeof(T), what);
+  v.resize(size_t(n));
+  ar(cereal::binary_data(v.data(), size_t(n) * sizeof(T)));
+}
+
 // A flat float array as a size tag and raw (endian-portable) data.
 template <class Ar>
 void save_flat(Ar& ar, const Flat& f) {
@@ -46,6 +89,7 @@ void load_flat(Ar& ar, Flat& f, size_t expected, const char* what) {
   if (n != expected)
     throw std::runtime_error(std::string(what) + " has " + std::to_string(n) +
                              " values, the config needs " + std::to_string(expected));
+  check_fits(n, sizeof(float), what);
   f = Flat::from_shape({size_t(n)});
   ar(cereal::binary_data(f.data(), f.size() * sizeof(float)));
 }
@@ -90,10 +134,14 @@ HyperValue load_value(Ar& ar, HyperType t) {
     case HyperType::f32: return load_as<float>(ar);
     case HyperType::f64: return load_as<double>(ar);
     case HyperType::on_off: return load_as<bool>(ar);
-    case HyperType::name: return load_as<std::string>(ar);
+    case HyperType::name: {
+      std::string text;
+      load_sized(ar, text, "a setting's text");
+      return text;
+    }
     case HyperType::mixers: {
       std::vector<uint8_t> codes;
-      ar(codes);
+      load_sized(ar, codes, "the mixer list");
       MixerList ms;
       for (uint8_t code : codes) ms.push_back(Mixer(code));
       return ms;
@@ -136,7 +184,7 @@ void load_settings(Ar& ar, uint32_t version, TrainConfig& c) {
     if (n > 4 * hyperparams().size()) throw std::runtime_error("implausible number of settings");
     for (cereal::size_type i = 0; i < n; ++i) {
       std::string key;
-      ar(key);
+      load_sized(ar, key, "a setting's name");
       read_setting(ar, key, &o);
     }
   }
@@ -168,11 +216,11 @@ void save_body(Ar& ar, const TrainState& s) {
 template <class Ar>
 void load_body(Ar& ar, uint32_t version, TrainState& s) {
   std::string tag;
-  ar(tag);
+  load_sized(ar, tag, "the body tag");
   if (tag != "causalgen-train-state") throw std::runtime_error("unexpected body tag");
   load_settings(ar, version, s.config);
   const Config& m = s.config.model;
-  ar(s.vocab);
+  load_sized(ar, s.vocab, "the vocabulary");
   if (s.vocab.size() != m.vocab_size)
     throw std::runtime_error("vocabulary has " + std::to_string(s.vocab.size()) +
                              " characters, the config says " + std::to_string(m.vocab_size));
@@ -188,10 +236,12 @@ void load_body(Ar& ar, uint32_t version, TrainState& s) {
   cereal::size_type ni = 0, ne = 0;
   ar(cereal::make_size_tag(ni));
   if (ni > s.step + 1) throw std::runtime_error("iteration history longer than the step count");
+  check_fits(ni, 8 + 4 * 4 + 8, "the iteration history");
   s.iters.resize(ni);
   for (IterRecord& r : s.iters) ar(r.step, r.loss, r.lr, r.grad_norm, r.tokens_per_s, r.elapsed_s);
   ar(cereal::make_size_tag(ne));
   if (ne > s.step + 1) throw std::runtime_error("evaluation history longer than the step count");
+  check_fits(ne, 8 + 3 * 8, "the evaluation history");
   s.evals.resize(ne);
   for (EvalRecord& r : s.evals) ar(r.step, r.train_loss, r.val_loss, r.elapsed_s);
 }
@@ -215,42 +265,81 @@ std::vector<uint8_t> encode_checkpoint(const TrainState& s) {
   return out;
 }
 
+namespace {
+
+// The header's checks, in order (checkpoint.hpp), on its first `n` bytes of a
+// file of `size` bytes: *version and *body on success.
+bool check_header(const uint8_t* data, size_t n, uint64_t size, uint32_t* version, uint64_t* body,
+                  std::string* why) {
+  if (n >= 4 && std::memcmp(data, "CGLM", 4) == 0) {
+    *why = "this is a causalgen model file, not a training checkpoint (use --model)";
+    return false;
+  }
+  if (size < kCheckpointHeader) {
+    if (size >= 8 && std::memcmp(data, kMagic, 8) == 0)
+      *why = "truncated checkpoint (" + std::to_string(size) + " bytes, the header alone is " +
+             std::to_string(kCheckpointHeader) + ")";
+    else
+      *why = size == 0 ? "empty file, not a causalgen checkpoint"
+                       : "not a causalgen checkpoint (too short, no CGCKPT header)";
+    return false;
+  }
+  if (std::memcmp(data, kMagic, 8) != 0) {
+    *why = "not a causalgen checkpoint (bad magic)";
+    return false;
+  }
+  *version = get_u32(data + 8);
+  if (*version < kOldestCheckpointVersion || *version > kCheckpointVersion) {
+    *why = "checkpoint format version " + std::to_string(*version) + "; this build reads " +
+           std::to_string(kOldestCheckpointVersion) + " to " + std::to_string(kCheckpointVersion);
+    return false;
+  }
+  if (get_u32(data + 12) != 0) {
+    *why = "corrupt checkpoint header (reserved field not zero)";
+    return false;
+  }
+  *body = get_u64(data + 16);
+  if (*body != size - kCheckpointHeader) {
+    *why = *body > size - kCheckpointHeader
+               ? "truncated checkpoint (header says " + std::to_string(*body) +
+                     " body bytes, the file has " + std::to_string(size - kCheckpointHeader) + ")"
+               : "corrupt checkpoint (" + std::to_string(size - kCheckpointHeader - *body) +
+                     " unexpected bytes after the body)";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool decode_checkpoint(const uint8_t* data, size_t size, const std::string& name, TrainState* out,
                        std::string* err) {
   auto fail = [&](const std::string& why) {
     *err = name + ": " + why;
     return false;
   };
-  if (size >= 4 && std::memcmp(data, "CGLM", 4) == 0)
-    return fail("this is a causalgen model file, not a training checkpoint (use --model)");
-  if (size < kCheckpointHeader) {
-    if (size >= 8 && std::memcmp(data, kMagic, 8) == 0)
-      return fail("truncated checkpoint (" + std::to_string(size) + " bytes, the header alone is " +
-                  std::to_string(kCheckpointHeader) + ")");
-    return fail(size == 0 ? "empty file, not a causalgen checkpoint"
-                          : "not a causalgen checkpoint (too short, no CGCKPT header)");
-  }
-  if (std::memcmp(data, kMagic, 8) != 0) return fail("not a causalgen checkpoint (bad magic)");
-  const uint32_t version = get_u32(data + 8);
-  if (version < kOldestCheckpointVersion || version > kCheckpointVersion)
-    return fail("checkpoint format version " + std::to_string(version) + "; this build reads " +
-                std::to_string(kOldestCheckpointVersion) + " to " + std::to_string(kCheckpointVersion));
-  if (get_u32(data + 12) != 0) return fail("corrupt checkpoint header (reserved field not zero)");
-  const uint64_t body = get_u64(data + 16);
-  if (body != size - kCheckpointHeader)
-    return fail(body > size - kCheckpointHeader
-                    ? "truncated checkpoint (header says " + std::to_string(body) +
-                          " body bytes, the file has " + std::to_string(size - kCheckpointHeader) + ")"
-                    : "corrupt checkpoint (" + std::to_string(size - kCheckpointHeader - body) +
-                          " unexpected bytes after the body)");
+  uint32_t version = 0;
+  uint64_t body = 0;
+  std::string why;
+  if (!check_header(data, size, size, &version, &body, &why)) return fail(why);
   if (crc32(data + kCheckpointHeader, body) != get_u32(data + 24))
     return fail("corrupt checkpoint (CRC-32 mismatch: the bytes changed after it was written)");
   TrainState s;
+  BodyStream stream(data + kCheckpointHeader, size_t(body));
+  struct Current {  // t_body while this body is decoded
+    Current(const BodyStream* b) { t_body = b; }
+    ~Current() { t_body = nullptr; }
+  } current(&stream);
   try {
-    std::istringstream in(std::string(reinterpret_cast<const char*>(data + kCheckpointHeader), body),
-                          std::ios::binary);
+    std::istream in(&stream);
     cereal::PortableBinaryInputArchive ar(in);
     load_body(ar, version, s);
+  } catch (const cereal::Exception&) {
+    // cereal's only failure here is a read past the end ("Failed to read N bytes").
+    return fail("malformed checkpoint: the body (" + std::to_string(body) +
+                " bytes) ends before the fields it declares");
+  } catch (const std::bad_alloc&) {
+    return fail("malformed checkpoint: out of memory for the sizes it declares");
   } catch (const std::exception& e) {
     return fail(std::string("malformed checkpoint: ") + e.what());
   }
@@ -273,8 +362,49 @@ bool save_checkpoint(const std::string& path, const TrainState& s, std::string* 
 }
 
 bool load_checkpoint(const std::string& path, TrainState* out, std::string* err) {
-  host::AlignedBytes bytes;
-  if (!host::read_file(path, &bytes, err)) return false;
+  // The header first: what is not a checkpoint, or one whose declared size
+  // is not the file's or does not fit in memory, is refused before the body
+  // is read.
+  host::InputFile f;
+  if (!host::open_input(path, &f, err)) return false;
+  uint8_t head[kCheckpointHeader] = {};
+  const int64_t n = host::read_up_to(f.fd, head, sizeof head);
+  if (n < 0) {
+    *err = path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (n == 0 && !f.regular) {
+    *err = path + ": " + host::kEmptyPipe;
+    return false;
+  }
+  uint32_t version = 0;
+  uint64_t body = 0;
+  std::string why;
+  // A pipe's size is unknown: taken as what its header says until read.
+  const uint64_t declared = std::min<uint64_t>(get_u64(head + 16), UINT64_MAX - kCheckpointHeader);
+  const uint64_t size = n < int64_t(kCheckpointHeader) ? uint64_t(n)
+                        : f.regular                     ? f.size
+                                                        : kCheckpointHeader + declared;
+  if (!check_header(head, size_t(n), size, &version, &body, &why)) {
+    *err = path + ": " + why;
+    return false;
+  }
+  // Decoding holds the body and the state it describes (about the body again).
+  const uint64_t need = body > UINT64_MAX / 2 ? UINT64_MAX : 2 * body;
+  if (!host::check_budget(need, path + ": loading this checkpoint", err)) return false;
+  // One byte more than declared, so that a pipe's trailing bytes show.
+  host::AlignedBytes bytes = host::aligned_bytes(size_t(kCheckpointHeader + body + 1));
+  if (!bytes.data) {
+    *err = path + ": out of memory for its " + host::describe_bytes(kCheckpointHeader + body);
+    return false;
+  }
+  std::memcpy(bytes.data.get(), head, kCheckpointHeader);
+  const int64_t got = host::read_up_to(f.fd, bytes.data.get() + kCheckpointHeader, body + 1);
+  if (got < 0) {
+    *err = path + ": " + std::strerror(errno);
+    return false;
+  }
+  bytes.size = kCheckpointHeader + size_t(got);  // shorter: decode says truncated
   return decode_checkpoint(bytes.data.get(), bytes.size, path, out, err);
 }
 

@@ -203,7 +203,7 @@ bool parse_real(const std::string& s, double* out) {
   char* end = nullptr;
   errno = 0;
   *out = std::strtod(s.c_str(), &end);
-  return end == s.c_str() + s.size() && errno == 0;
+  return end == s.c_str() + s.size() && errno == 0 && std::isfinite(*out);  // not nan, inf
 }
 
 }  // namespace

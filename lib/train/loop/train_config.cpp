@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "host/mixer_names.hpp"
+#include "host/input_file.hpp"
 #include "host/model_io.hpp"
 
 namespace causalgen::train {
@@ -70,6 +71,28 @@ bool from_json(const Hyperparam& p, const rapidjson::Value& v, HyperValue* out, 
     }
   }
   return err->empty();
+}
+
+// The parser recurses once per level of nesting: a file nested millions of
+// levels deep would overflow the stack. The offset of the first bracket
+// deeper than max_depth (outside strings), or text.size() if none is.
+size_t json_nesting_past(const std::string& text, uint32_t max_depth) {
+  uint32_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (in_string) {
+      if (ch == '\\') ++i;
+      else if (ch == '"') in_string = false;
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '{' || ch == '[') {
+      if (++depth > max_depth) return i;
+    } else if ((ch == '}' || ch == ']') && depth) {
+      --depth;
+    }
+  }
+  return text.size();
 }
 
 std::string to_json(const HyperValue& v) {
@@ -222,8 +245,15 @@ std::string mixer_list_string(const Config& c) {
 
 bool load_config_json(const std::string& path, TrainOverrides* out, std::string* err) {
   host::AlignedBytes bytes;
-  if (!host::read_file(path, &bytes, err)) return false;
+  if (!host::read_input(path, kMaxConfigBytes, "a JSON settings file", &bytes, err)) return false;
   const std::string text(reinterpret_cast<const char*>(bytes.data.get()), bytes.size);
+  const size_t too_deep = json_nesting_past(text, kMaxJsonDepth);
+  if (too_deep != text.size()) {
+    *err = path + ": JSON nested more than " + std::to_string(kMaxJsonDepth) +
+           " levels deep (at byte " + std::to_string(too_deep) +
+           "); a settings file is one object of values and lists";
+    return false;
+  }
   rapidjson::Document doc;
   doc.Parse(text.c_str());
   if (doc.HasParseError()) {

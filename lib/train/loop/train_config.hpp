@@ -71,6 +71,12 @@ bool apply_resume_overrides(const TrainOverrides& o, TrainConfig* c, std::string
 bool parse_mixer_list(const std::string& s, std::vector<Mixer>* out, std::string* err);
 std::string mixer_list_string(const Config& c);  // "max-avg" if all equal, else "max,attention,..."
 
+// A settings file is one object of the table's keys: a few kilobytes, two
+// levels deep (a mixer list). Larger or deeper files are refused before
+// they are parsed.
+constexpr uint64_t kMaxConfigBytes = uint64_t(1) << 20;
+constexpr uint32_t kMaxJsonDepth = 64;
+
 // Reads a JSON object of the table's keys; unknown keys, wrong types and
 // values outside a setting's range are errors.
 bool load_config_json(const std::string& path, TrainOverrides* out, std::string* err);

@@ -12,6 +12,7 @@
 #include "train/loop/backend_library.hpp"
 #include "train/loop/collectives.hpp"
 #include "train/loop/communicator.hpp"
+#include "train/loop/memory_budget.hpp"
 #include "train/io/checkpoint.hpp"
 #include "train/model/gemm.hpp"
 #include "train/io/loss_plot.hpp"
@@ -77,6 +78,13 @@ bool prepare(const TrainRunOptions& o, Communicator& comm, TrainState* s, TextDa
     set_threads(c.threads ? int(c.threads) : int(s->threads));
     s->threads = uint32_t(threads());
     c.threads = s->threads;
+    if (c.max_iters <= s->step) {
+      *err = "--resume: " + last + " is at step " + std::to_string(s->step) + " and --max-iters is " +
+             std::to_string(c.max_iters) + ": nothing to train; give a --max-iters above " +
+             std::to_string(s->step) + " to continue the run";
+      return false;
+    }
+    if (!o.cuda && !check_training_memory(c, threads(), err)) return false;
     if (!load_text_data(o.data_path, s->vocab, data, err)) return false;
     if (data->text_crc != s->data_crc || data->text_bytes != s->data_bytes) {
       *err = o.data_path + ": not the text this run was trained on (" +
@@ -98,6 +106,7 @@ bool prepare(const TrainRunOptions& o, Communicator& comm, TrainState* s, TextDa
     set_threads(int(c.threads));
     if (!load_text_data(o.data_path, data, err)) return false;
     c.model.vocab_size = uint32_t(data->vocab.size());
+    if (!o.cuda && !check_training_memory(c, threads(), err)) return false;
     init_state(c, *data, s);
   }
   return check_windows(*data, s->config.model.block_size, err);

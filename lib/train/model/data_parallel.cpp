@@ -13,6 +13,13 @@ DataParallelGpt::DataParallelGpt(const Config& c, int max_B, int max_T, int part
   if (n > 1) grads_.assign(size_t(n), std::vector<float>(reps_[0]->layout().total));
 }
 
+uint64_t DataParallelGpt::bytes(const Config& c, int max_B, int max_T, int parts) {
+  const int n = std::max(1, std::min(parts, max_B));
+  const int part_B = (max_B + n - 1) / n;
+  const uint64_t grads = n > 1 ? uint64_t(n) * c.parameter_count() * sizeof(float) : 0;
+  return uint64_t(n) * Gpt<float>::buffer_bytes(c, part_B, max_T) + grads;
+}
+
 double DataParallelGpt::forward_part(int i, const float* params, const uint32_t* x,
                                      const uint32_t* y, int B, int T, const DropoutSpec& drop) {
   const int lo = b0(i, B), hi = b0(i + 1, B);

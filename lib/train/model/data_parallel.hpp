@@ -19,6 +19,9 @@ class DataParallelGpt {
  public:
   // parts: how many threads share a batch (>= 1).
   DataParallelGpt(const Config& c, int max_B, int max_T, int parts);
+  // The bytes such a DataParallelGpt allocates: its replicas' buffers and,
+  // with more than one part, a gradient per part.
+  static uint64_t bytes(const Config& c, int max_B, int max_T, int parts);
 
   const ParamLayout& layout() const { return reps_[0]->layout(); }
   int parts() const { return int(reps_.size()); }

@@ -59,6 +59,24 @@ Gpt<T>::Gpt(const Config& c, int max_B, int max_T)
   dbig_.resize(N * 4 * C);
 }
 
+// The constructor's buffers, counted as it sizes them.
+template <class T>
+uint64_t Gpt<T>::buffer_bytes(const Config& c, int max_B, int max_T) {
+  const uint64_t L = c.n_layer, C = c.n_embd, N = uint64_t(max_B) * uint64_t(max_T),
+                 V = c.vocab_size;
+  const uint64_t values = (L + 1) * N * C        // res
+                          + 4 * L * N * C        // ln1, mix, resmid, ln2
+                          + 4 * L * N            // ln1/ln2 mean and rstd
+                          + 2 * L * N * 4 * C    // fc1, gelu
+                          + N * C + 3 * N        // lnf, its stats, losses
+                          + N * V                // logits
+                          + 4 * N * C + N * 4 * C;  // tmp, dres, dA, dB, dbig
+  uint64_t saved = 0;
+  for (uint64_t l = 0; l < L; ++l)
+    saved += (mixers::find<T>(c.mixers[l]).saved_bytes(c, max_B, max_T) + 63) / 64 * 64;
+  return values * sizeof(T) + saved + 2 * N * sizeof(uint32_t);  // + token copies
+}
+
 template <class T>
 double Gpt<T>::forward(const T* params, const uint32_t* tokens, const uint32_t* targets, int B,
                        int Tn, const DropoutSpec& drop) {

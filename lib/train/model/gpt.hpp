@@ -25,6 +25,10 @@ template <class T>
 class Gpt {
  public:
   Gpt(const Config& c, int max_B, int max_T);
+  // The bytes of the buffers such a Gpt allocates (activations, mixers'
+  // saved values, scratch), so that a command can refuse a batch that does
+  // not fit before allocating it.
+  static uint64_t buffer_bytes(const Config& c, int max_B, int max_T);
 
   const Config& config() const { return cfg_; }
   const ParamLayout& layout() const { return lay_; }
