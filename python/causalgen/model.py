@@ -61,9 +61,9 @@ class Model:
                                          ctypes.byref(err))
         if not self._handle:
             where = f"{name}: " if name is not None else ""
-            # The same text as `causalgen: error: FILE: STATUS: MESSAGE` from the CLI.
-            raise Error(f"{where}{lib.cg_status_string(err.code).decode()}: {_message(err)}",
-                        err.code)
+            # The same text as `causalgen: error: FILE: MESSAGE` from the CLI
+            # (the status is in .status).
+            raise Error(f"{where}{_message(err)}", err.code)
         n = lib.cg_vocab_size(self._handle)
         self.vocab = "".join(chr(lib.cg_vocab_codepoint(self._handle, i)) for i in range(n))
 

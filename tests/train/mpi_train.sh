@@ -91,9 +91,12 @@ echo "ok: resumed across 1, 2 and 3 ranks: the same curve"
 
 # 5. Bad input, on a finished run (resumed for more steps) and a fresh folder.
 snapshot() { (cd "$dir/two" && sha256sum ./*); }
+# A resume of the finished run for 20 more steps (one at its last step is refused).
+more=("${model[@]}")
+for i in "${!more[@]}"; do [[ ${more[$i]} == --max-iters ]] && more[$((i + 1))]=40; done
 before=$(snapshot)
 data_on_rank1=(bash -c 'd=$1; shift; [[ ${OMPI_COMM_WORLD_RANK:-0} == 1 ]] && d=$1; shift; exec "$@" --data "$d"'
-               _ "$dir/text.txt" "$dir/missing.txt" "$exe" train "${model[@]}" --threads 1)
+               _ "$dir/text.txt" "$dir/missing.txt" "$exe" train "${more[@]}" --threads 1)
 mpi 2 "${data_on_rank1[@]}" --resume --out "$dir/two" > "$dir/o" 2>&1 && fail "missing data exited 0"
 one_error "$dir/o" "rank 1: $dir/missing.txt"
 [[ $(snapshot) == "$before" ]] || fail "a failed start changed the run's files"

@@ -361,7 +361,7 @@ bool save_checkpoint(const std::string& path, const TrainState& s, std::string* 
   return true;
 }
 
-bool load_checkpoint(const std::string& path, TrainState* out, std::string* err) {
+bool read_checkpoint_file(const std::string& path, host::AlignedBytes* out, std::string* err) {
   // The header first: what is not a checkpoint, or one whose declared size
   // is not the file's or does not fit in memory, is refused before the body
   // is read.
@@ -405,7 +405,14 @@ bool load_checkpoint(const std::string& path, TrainState* out, std::string* err)
     return false;
   }
   bytes.size = kCheckpointHeader + size_t(got);  // shorter: decode says truncated
-  return decode_checkpoint(bytes.data.get(), bytes.size, path, out, err);
+  *out = std::move(bytes);
+  return true;
+}
+
+bool load_checkpoint(const std::string& path, TrainState* out, std::string* err) {
+  host::AlignedBytes bytes;
+  return read_checkpoint_file(path, &bytes, err) &&
+         decode_checkpoint(bytes.data.get(), bytes.size, path, out, err);
 }
 
 }  // namespace causalgen::train

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "host/model_io.hpp"
 #include "train/loop/trainer.hpp"
 
 namespace causalgen::train {
@@ -43,6 +44,9 @@ bool decode_checkpoint(const uint8_t* data, size_t size, const std::string& name
                        std::string* err);
 
 bool save_checkpoint(const std::string& path, const TrainState& s, std::string* err);
+// The file's bytes, its header checked (and its declared size against the
+// file's and the memory limit) before the body is read; not yet decoded.
+bool read_checkpoint_file(const std::string& path, host::AlignedBytes* out, std::string* err);
 bool load_checkpoint(const std::string& path, TrainState* out, std::string* err);
 
 }  // namespace causalgen::train

@@ -58,7 +58,7 @@ bool load_resume_checkpoint(const std::string& last, const std::string& out_dir,
     ok = std::filesystem::exists(last);
     if (!ok)
       *err = "--resume: " + last + " does not exist (no run to resume in " + out_dir + ")";
-    else if ((ok = host::read_file(last, &file, err)))
+    else if ((ok = read_checkpoint_file(last, &file, err)))
       bytes.assign(file.data.get(), file.data.get() + file.size);
   }
   if (!all_ok(comm, ok, err)) return false;
