@@ -12,6 +12,7 @@
 
 #include "bench_train_cuda.hpp"
 #include "commands.hpp"
+#include "seed_option.hpp"
 #include "host/mixer_names.hpp"
 #include "train/loop/backend_library.hpp"
 #include "train/model/gemm.hpp"
@@ -188,7 +189,7 @@ void add_bench_train(CLI::App* bench, int& exit_code) {
   sub->add_option("--steps", o->steps, "Timed steps per mixer")->check(CLI::Range(1u, 100000u));
   sub->add_option("--warmup", o->warmup, "Untimed steps first");
   sub->add_option("--data", o->data, "Train on this text (default: random tokens, vocab 65)");
-  sub->add_option("--seed", o->seed, "Seed");
+  add_seed_option(sub, o->seed, "Seed");
   sub->callback([o, &exit_code] { exit_code = run_bench_train(*o); });
 }
 

@@ -3,6 +3,8 @@
 #include <string>
 
 #include "commands.hpp"
+#include "seed_option.hpp"
+#include "stdout_check.hpp"
 #include "host/model_io.hpp"
 #include "train/io/checkpoint.hpp"
 #include "train/loop/eval.hpp"
@@ -87,7 +89,7 @@ int run_eval(const EvalFlags& f, bool seed_given) {
     if (!err.empty()) return error(err);
     std::printf("estimate  %.6f  (nanoGPT: %u batches of %u random windows of %u, seed %llu)\n",
                 est, iters, batch, T, static_cast<unsigned long long>(seed));
-    std::fflush(stdout);
+    if (!stdout_ok(&err)) return error(err);
   }
   if (!f.no_full) {
     const train::FullPass fp =
@@ -121,7 +123,7 @@ void add_eval(CLI::App& app, int& exit_code) {
   sub->add_option("--eval-iters", f->eval_iters,
                   "Random batches of the estimate (default: the run's, or 200)")
       ->check(CLI::Range(1u, 1000000u));
-  auto* seed = sub->add_option("--seed", f->seed, "Seed of the estimate's windows (default: the run's, or 1337)");
+  auto* seed = add_seed_option(sub, f->seed, "Seed of the estimate's windows (default: the run's, or 1337)");
   sub->add_option("--threads", f->threads, "Threads (default: all cores)")->check(CLI::Range(1u, 1024u));
   sub->add_flag("--no-full", f->no_full, "Skip the pass over the whole split");
   sub->add_flag("--no-estimate", f->no_estimate, "Skip the random-window estimate");

@@ -7,11 +7,13 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
 
 #include "commands.hpp"
+#include "stdout_check.hpp"
 #include "host/executable_dir.hpp"
 
 namespace {
@@ -48,6 +50,7 @@ void add_trainer_listing(CLI::App& app, CLI::App* bench) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::atexit(causalgen::cli::check_stdout_at_exit);
   if (is_trainer_command(argc, argv)) return run_trainer(argv);
   CLI::App app{causalgen::cli::kAppDescription};
   app.require_subcommand(1);

@@ -2,6 +2,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include "host/c_array.hpp"
 #include "host/convert.hpp"
 
 namespace causalgen::cli {
@@ -12,7 +13,8 @@ inline void add_output_options(CLI::App* sub, host::OutputOptions& o, const char
       ->check(CLI::Range(1u, 65536u));
   sub->add_flag("--c-array", o.c_array,
                 "Write C source for firmware: alignas(64) const unsigned char NAME[] and NAME_len");
-  sub->add_option("--name", o.name, "C symbol for --c-array (default cg_model_data)");
+  sub->add_option("--name", o.name, "C symbol for --c-array (default cg_model_data)")
+      ->check(CLI::Validator([](std::string& name) { return host::c_identifier_problem(name); }, ""));
   sub->add_option("--header", o.header,
                   "With --c-array: also write a header (NAME_BYTES, NAME_STATE_BYTES, declarations)");
 }
