@@ -24,7 +24,9 @@ AlignedBytes aligned_bytes(size_t n);
 
 // Reads a whole file; false with *error set if it cannot be opened or read.
 bool read_file(const std::string& path, AlignedBytes* out, std::string* error);
-// Writes atomically: temp file in the same folder, fsync, rename.
+// Writes atomically: temp file (PATH.tmp) in the same folder, fsync, rename.
+// An existing PATH that is not a regular file (/dev/stdout, a pipe) is
+// written in place instead, every write checked; a directory is an error.
 bool write_file_atomic(const std::string& path, const void* data, size_t n, std::string* error);
 
 // A model file's bytes: its header is checked first (magic, version), then a
