@@ -9,11 +9,13 @@
 #include <filesystem>
 
 #include "host/model_io.hpp"
+#include "host/same_file.hpp"
 #include "train/loop/backend_library.hpp"
 #include "train/io/checkpoint.hpp"
 #include "train/model/gemm.hpp"
 #include "train/io/loss_plot.hpp"
 #include "train/loop/progress.hpp"
+#include "train/loop/run_files.hpp"
 #include "train/loop/trainer.hpp"
 
 namespace causalgen::train {
@@ -44,9 +46,31 @@ std::string fmt(const char* f, ...) {
   return b;
 }
 
-// Fresh run or resume: the state, the data and the thread count.
+// The run's files (run_files.hpp) that already exist in its folder, as a
+// list ("ckpt_best.cgc, log.csv"); "" if none.
+std::string existing_run_files(const std::string& dir) {
+  std::string found;
+  for (const char* name : kRunFiles) {
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::path(dir) / name, ec))
+      found += (found.empty() ? "" : ", ") + std::string(name);
+  }
+  return found;
+}
+
+// --data must not be one of the files the run writes.
+bool check_data_apart(const TrainRunOptions& o, std::string* err) {
+  std::vector<host::NamedPath> outputs;
+  for (const char* name : kRunFiles) outputs.push_back({"--out", o.out_dir + "/" + name});
+  *err = host::paths_overlap({{"--data", o.data_path}}, outputs);
+  return err->empty();
+}
+
+// Fresh run or resume: the state, the data and the thread count. Writes
+// nothing: a run that cannot start leaves its folder as it was.
 bool prepare(const TrainRunOptions& o, TrainState* s, TextData* data, std::string* err) {
   const std::string last = o.out_dir + "/" + kLastCheckpoint;
+  if (!check_data_apart(o, err)) return false;
   if (o.resume) {
     if (!std::filesystem::exists(last)) {
       *err = "--resume: " + last + " does not exist (no run to resume in " + o.out_dir + ")";
@@ -69,8 +93,8 @@ bool prepare(const TrainRunOptions& o, TrainState* s, TextData* data, std::strin
   } else {
     TrainConfig c;
     if (!resolve_config(o.overrides, &c, err)) return false;
-    if (std::filesystem::exists(last)) {
-      *err = o.out_dir + " already holds a run (" + kLastCheckpoint +
+    if (const std::string found = existing_run_files(o.out_dir); !found.empty()) {
+      *err = o.out_dir + " already holds a run (" + found +
              "): use --resume to continue it, or another --out";
       return false;
     }
@@ -86,10 +110,6 @@ bool prepare(const TrainRunOptions& o, TrainState* s, TextData* data, std::strin
 // The output folder, created if missing.
 bool make_out_dir(const std::string& dir, std::string* err) {
   std::error_code ec;
-  if (dir.empty()) {
-    *err = "--out: an output folder is required";
-    return false;
-  }
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir)) {
     *err = dir + ": cannot create the output folder" + (ec ? ": " + ec.message() : "");
@@ -107,7 +127,8 @@ class Run {
       : o_(o), s_(s), c_(s.config), data_(data), trainer_(trainer), progress_(progress), log_(log),
         r_(r), last_(o.out_dir + "/" + kLastCheckpoint), best_(o.out_dir + "/" + kBestCheckpoint),
         t_start_(now_s()), elapsed0_(s.elapsed_s),
-        tokens_per_step_(uint64_t(c_.batch_size) * c_.model.block_size) {}
+        tokens_per_step_(uint64_t(c_.batch_size) * c_.model.block_size),
+        saved_(o.resume), saved_step_(s.step) {}
 
   // What the run is, in two or three lines.
   void banner() {
@@ -138,6 +159,8 @@ class Run {
       *stopped = true;
       return true;
     }
+    if (!std::isfinite(tl) || !std::isfinite(vl))
+      return diverged(fmt("the evaluation's losses are %f (train) and %f (val)", tl, vl), err);
     s_.evals.push_back({k, tl, vl, elapsed()});
     log_.evaluation(s_.evals.back());
     r_->train_loss = tl, r_->val_loss = vl;
@@ -164,11 +187,7 @@ class Run {
     train_time_ += dt;
     ++steps_here_;
     step_time_ema_ = steps_here_ == 1 ? dt : 0.9 * step_time_ema_ + 0.1 * dt;
-    if (!std::isfinite(loss)) {
-      *err = fmt("the loss became %f at step %llu (diverged); lower --lr or check the data", loss,
-                 static_cast<unsigned long long>(k));
-      return false;
-    }
+    if (!std::isfinite(loss)) return diverged(fmt("the loss became %f", loss), err, k);
     s_.iters.push_back({k, float(loss), float(lr), float(norm), float(tokens_per_step_ / dt),
                         elapsed()});
     log_.iteration(s_.iters.back());
@@ -229,10 +248,28 @@ class Run {
   double elapsed() const { return elapsed0_ + (now_s() - t_start_); }
   bool eval_due(uint64_t k) const { return k % c_.eval_interval == 0 || k == c_.max_iters; }
   bool stop_requested() const { return o_.stop_flag && o_.stop_flag->load(); }
+  // Never writes weights or moments that are not finite: that ends the run.
   bool save(const std::string& path, std::string* err) {
     trainer_.sync_to_state();
+    if (const std::string why = state_value_problem(s_); !why.empty())
+      return diverged("the weights are no longer finite (" + why + ")", err);
     s_.elapsed_s = elapsed();
-    return save_checkpoint(path, s_, err);
+    if (!save_checkpoint(path, s_, err)) return false;
+    if (path == last_) saved_ = true, saved_step_ = s_.step;
+    return true;
+  }
+  // The run diverged at step k (default: the steps done): *err says how and
+  // where the last good checkpoint is; false.
+  bool diverged(const std::string& how, std::string* err, uint64_t k = UINT64_MAX) {
+    if (k == UINT64_MAX) k = s_.step;
+    const std::string kept =
+        saved_ ? fmt("the last good checkpoint is %s (step %llu)", last_.c_str(),
+                     static_cast<unsigned long long>(saved_step_))
+               : std::string("no checkpoint was saved");
+    *err = fmt("training diverged at step %llu: %s; nothing was saved from it: %s. Lower --lr or "
+               "check the data",
+               static_cast<unsigned long long>(k), how.c_str(), kept.c_str());
+    return false;
   }
   void write_plot() {
     const Config& m = c_.model;
@@ -240,7 +277,7 @@ class Run {
         s_.iters, s_.evals,
         fmt("%s, %s, %u x %u", c_.base.c_str(), mixer_list_string(m).c_str(), m.n_layer, m.n_embd));
     std::string ignored;  // a plot that cannot be written does not stop training
-    host::write_file_atomic(o_.out_dir + "/loss.svg", svg.data(), svg.size(), &ignored);
+    host::write_file_atomic(o_.out_dir + "/" + kLossSvg, svg.data(), svg.size(), &ignored);
   }
 
   const TrainRunOptions& o_;
@@ -256,25 +293,33 @@ class Run {
   const uint64_t tokens_per_step_;
   double step_time_ema_ = 0, train_time_ = 0;
   uint64_t steps_here_ = 0;
+  bool saved_;           // last_ holds a checkpoint of this run (a resume starts from one)
+  uint64_t saved_step_;  // its step
 };
 
 }  // namespace
 
 int run_training(const TrainRunOptions& o, TrainRunResult* r, std::string* err) {
   *r = TrainRunResult{};
-  if (!make_out_dir(o.out_dir, err)) return 1;
+  // Everything that can refuse the run comes before the first write.
+  if (o.out_dir.empty()) {
+    *err = "--out: an output folder is required";
+    return 1;
+  }
   TrainState s;
   TextData data;
   if (!prepare(o, &s, &data, err)) return 1;
-  const std::string json = config_json(s.config);
-  if (!host::write_file_atomic(o.out_dir + "/config.json", json.data(), json.size(), err)) return 1;
+  std::unique_ptr<Backend> gpu;
+  if (o.cuda && !(gpu = open_cuda_backend(backend_options(s.config, o.cuda_bf16), err))) return 1;
 
+  // The run starts: its folder, its settings, its logs.
+  if (!make_out_dir(o.out_dir, err)) return 1;
+  const std::string json = config_json(s.config);
+  if (!host::write_file_atomic(o.out_dir + "/" + kConfigJson, json.data(), json.size(), err)) return 1;
   const bool live = o.live >= 0 ? o.live == 1 : (o.out && ::isatty(::fileno(o.out)));
   Progress progress(o.out, live, s.config.log_interval);
   RunLog log;
   if (!log.open(o.out_dir, s, err)) return 1;
-  std::unique_ptr<Backend> gpu;
-  if (o.cuda && !(gpu = open_cuda_backend(backend_options(s.config, o.cuda_bf16), err))) return 1;
   Trainer trainer = gpu ? Trainer(s, std::move(gpu)) : Trainer(s);
   r->parameters = s.config.model.parameter_count();
 
