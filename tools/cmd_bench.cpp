@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "seed_option.hpp"
+#include "number_options.hpp"
 #include "stdout_check.hpp"
 #include "host/mixer_names.hpp"
 #include "host/model_io.hpp"
@@ -123,7 +123,7 @@ CLI::App* add_bench(CLI::App& app, int& exit_code) {
   gen->add_option("--mixer", o->mixer, "One of: " + host::mixer_names());
   gen->add_option("--positions", o->positions, "Positions to measure at")->delimiter(',');
   gen->add_option("--vocab", o->vocab, "Vocabulary size for --shape")->check(CLI::Range(2u, 65536u));
-  gen->add_option("--seconds", o->seconds, "Seconds measured at each position")->check(CLI::Range(0.01, 600.0));
+  gen->add_option("--seconds", o->seconds, "Seconds measured at each position")->check(finite_range(0.01, 600.0));
   add_seed_option(gen, o->seed, "Seed for weights and sampling");
   gen->callback([o, &exit_code] { exit_code = run_bench_generate(*o); });
   return bench;

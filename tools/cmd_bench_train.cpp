@@ -12,7 +12,7 @@
 
 #include "bench_train_cuda.hpp"
 #include "commands.hpp"
-#include "seed_option.hpp"
+#include "number_options.hpp"
 #include "host/mixer_names.hpp"
 #include "train/loop/backend_library.hpp"
 #include "train/model/gemm.hpp"

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "commands.hpp"
-#include "seed_option.hpp"
+#include "number_options.hpp"
 #include "stdout_check.hpp"
 #include "host/model_io.hpp"
 #include "train/io/checkpoint.hpp"

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "commands.hpp"
-#include "seed_option.hpp"
+#include "number_options.hpp"
 #include "stdout_check.hpp"
 #include "host/model_io.hpp"
 

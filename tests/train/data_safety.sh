@@ -130,6 +130,10 @@ case "$case_name" in
       done
     done
     [[ -e $dir/never ]] && fail "a refused train created its --out"
+    # A real range refuses NaN too (CLI::Range alone lets it through).
+    for bad in nan -nan inf 0.001; do
+      expect 2 "seconds.*0\.01\.\.600" bench generate --positions 1 --seconds "$bad"
+    done
     expect 0 "" generate --model "$shipped" --tokens 3 --seed 18446744073709551615
     "$exe" generate --model "$shipped" --tokens 40 --seed 18446744073709551615 --temperature 1 > "$dir/a"
     "$exe" generate --model "$shipped" --tokens 40 --seed 18446744073709551614 --temperature 1 > "$dir/b"
