@@ -45,4 +45,10 @@ inline CLI::Validator real_range(double lo, double hi) {
       "NUMBER in " + range);
 }
 
+// --seed, for every command that takes one: 0 to 2^64-1 in decimal digits
+// (CLI11 alone reads "-1" as 2^64-1 and saturates 2^64 to 2^64-1).
+inline CLI::Option* add_seed_option(CLI::App* sub, uint64_t& seed, const std::string& help) {
+  return sub->add_option("--seed", seed, help)->check(count_range(0, UINT64_MAX));
+}
+
 }  // namespace causalgen::cli

@@ -8,6 +8,7 @@
 
 #include "cli_checks.hpp"
 #include "commands.hpp"
+#include "stdout_check.hpp"
 #include "host/mixer_names.hpp"
 #include "host/model_io.hpp"
 #include "host/random_model.hpp"
@@ -105,7 +106,7 @@ int run_bench_generate(const BenchOptions& o) {
     const uint64_t w = c.window_limited() ? std::min<uint64_t>(p, c.block_size - 1) : p;
     std::printf("| %llu | %.0f | %.2f | %zu |\n", static_cast<unsigned long long>(p), n / secs,
                 n / secs * flops_per_char(c, w) * 1e-9, state_bytes(c));
-    std::fflush(stdout);
+    if (!stdout_ok(&err)) return error(err);
   }
   return 0;
 }
@@ -125,7 +126,7 @@ CLI::App* add_bench(CLI::App& app, int& exit_code) {
       ->check(count_range(1, 100000000));
   gen->add_option("--vocab", o->vocab, "Vocabulary size for --shape")->check(count_range(2, 65536));
   gen->add_option("--seconds", o->seconds, "Seconds measured at each position")->check(real_range(0.01, 600));
-  gen->add_option("--seed", o->seed, "Seed for weights and sampling");
+  add_seed_option(gen, o->seed, "Seed for weights and sampling");
   gen->callback([o, &exit_code] { exit_code = run_bench_generate(*o); });
   return bench;
 }

@@ -192,7 +192,7 @@ void add_bench_train(CLI::App* bench, int& exit_code) {
   sub->add_option("--steps", o->steps, "Timed steps per mixer")->check(count_range(1, 100000));
   sub->add_option("--warmup", o->warmup, "Untimed steps first")->check(count_range(0, 100000));
   sub->add_option("--data", o->data, "Train on this text (default: random tokens, vocab 65)");
-  sub->add_option("--seed", o->seed, "Seed");
+  add_seed_option(sub, o->seed, "Seed");
   sub->callback([o, &exit_code] { exit_code = run_bench_train(*o); });
 }
 

@@ -22,7 +22,11 @@ void add_convert(CLI::App& app, int& exit_code) {
   add_output_options(sub, *o, "Weight matrices as f32 or int8 (per-group symmetric); default: keep the input's");
   sub->callback([model, o, &exit_code] {
     host::LoadedModel lm;
-    std::string err;
+    std::string err = host::paths_overlap({{"--model", *model}}, host::output_paths(*o));
+    if (!err.empty()) {
+      exit_code = error(err);
+      return;
+    }
     if (!host::load_model(*model, &lm, &err)) {
       exit_code = error(err);
       return;

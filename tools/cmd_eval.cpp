@@ -5,6 +5,7 @@
 #include "cli_checks.hpp"
 #include "commands.hpp"
 #include "host/memory_limit.hpp"
+#include "stdout_check.hpp"
 #include "host/model_io.hpp"
 #include "train/io/checkpoint.hpp"
 #include "train/loop/eval.hpp"
@@ -98,7 +99,7 @@ int run_eval(const EvalFlags& f, bool seed_given) {
     if (!err.empty()) return error(err);
     std::printf("estimate  %.6f  (nanoGPT: %u batches of %u random windows of %u, seed %llu)\n",
                 est, iters, batch, T, static_cast<unsigned long long>(seed));
-    std::fflush(stdout);
+    if (!stdout_ok(&err)) return error(err);
   }
   if (!f.no_full) {
     const train::FullPass fp =
@@ -132,7 +133,7 @@ void add_eval(CLI::App& app, int& exit_code) {
   sub->add_option("--eval-iters", f->eval_iters,
                   "Random batches of the estimate (default: the run's, or 200)")
       ->check(count_range(1, 1000000));
-  auto* seed = sub->add_option("--seed", f->seed, "Seed of the estimate's windows (default: the run's, or 1337)");
+  auto* seed = add_seed_option(sub, f->seed, "Seed of the estimate's windows (default: the run's, or 1337)");
   sub->add_option("--threads", f->threads, "Threads (default: all cores)")->check(count_range(1, 1024));
   sub->add_flag("--no-full", f->no_full, "Skip the pass over the whole split");
   sub->add_flag("--no-estimate", f->no_estimate, "Skip the random-window estimate");

@@ -19,7 +19,11 @@ void add_export(CLI::App& app, int& exit_code) {
   add_output_options(sub, *o, "Weight matrices as f32 (default) or int8 (per-group symmetric)");
   sub->callback([ck, o, &exit_code] {
     const std::string* out = &o->out;
-    std::string err;
+    std::string err = host::paths_overlap({{"--checkpoint", *ck}}, host::output_paths(*o));
+    if (!err.empty()) {
+      exit_code = error(err);
+      return;
+    }
     train::TrainState s;
     if (!train::load_checkpoint(*ck, &s, &err)) {
       exit_code = error(err);

@@ -5,6 +5,7 @@
 
 #include "cli_checks.hpp"
 #include "commands.hpp"
+#include "stdout_check.hpp"
 #include "host/model_io.hpp"
 
 namespace causalgen::cli {
@@ -38,17 +39,18 @@ int run_generate(const GenerateOptions& o) {
     return error("prompt: " + std::string(e.message));
   std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
 
+  // Each character is flushed as it comes; a failed write ends the run.
   const auto t0 = std::chrono::steady_clock::now();
   int32_t cp;
   while ((cp = cg_generate_next(&g, &e)) >= 0) {
     char utf8[4];
     std::fwrite(utf8, 1, cg_utf8_encode(static_cast<uint32_t>(cp), utf8), stdout);
-    std::fflush(stdout);
+    if (!stdout_ok(&err)) return error(err);
   }
   if (cp == CG_GENERATE_ERROR) return error(e.message);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fputc('\n', stdout);
-  std::fflush(stdout);
+  if (!stdout_ok(&err)) return error(err);
   if (o.stats)
     std::fprintf(stderr, "[%u chars in %.3f s: %.1f chars/s; state %zu bytes, fixed: %s]\n",
                  g.generated, secs, secs > 0 ? g.generated / secs : 0.0, cg_state_bytes(lm.model),
@@ -68,7 +70,7 @@ void add_generate(CLI::App& app, int& exit_code) {
   sub->add_option("--top-k", o->top_k, "Keep the k most likely characters (0 = off)")
       ->check(count_range(0, 65536));
   sub->add_option("--top-p", o->top_p, "Nucleus sampling mass (1 = off)")->check(real_range(0, 1));
-  sub->add_option("--seed", o->seed, "Sampler seed (PCG32)");
+  add_seed_option(sub, o->seed, "Sampler seed (PCG32)");
   sub->add_flag("--stats", o->stats, "Print chars/s and state bytes to stderr");
   sub->callback([o, &exit_code] { exit_code = run_generate(*o); });
 }

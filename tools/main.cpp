@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "stdout_check.hpp"
 #include "host/executable_dir.hpp"
 
 namespace {
@@ -70,6 +71,7 @@ void add_sibling_listing(CLI::App& app, CLI::App* bench) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::atexit(causalgen::cli::check_stdout_at_exit);
   if (is_trainer_command(argc, argv)) return run_trainer(argv);
   if (argc > 1 && std::string_view(argv[1]) == causalgen::cli::kImportNanogptCommand)
     return run_importer(argc, argv);

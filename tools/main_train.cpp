@@ -2,10 +2,13 @@
 // (kTrainerCommands: train, eval, export, bench train). `causalgen` runs it
 // for those commands; it can also be run directly.
 #include <cstdio>
+#include <cstdlib>
 
 #include "commands.hpp"
+#include "stdout_check.hpp"
 
 int main(int argc, char** argv) {
+  std::atexit(causalgen::cli::check_stdout_at_exit);
   CLI::App app{causalgen::cli::kAppDescription};
   app.require_subcommand(1);
   int exit_code = 0;

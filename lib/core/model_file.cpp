@@ -21,6 +21,21 @@ inline void store_u64(uint8_t* p, uint64_t v) {
 }
 inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
+// The format's gaps are zero bytes: the first nonzero byte in [from, to), or to.
+uint64_t first_nonzero(const uint8_t* b, uint64_t from, uint64_t to) {
+  while (from < to && b[from] == 0) ++from;
+  return from;
+}
+// An f32's bits are an infinity or a NaN (all exponent bits set); tested on
+// the bits so that no floating-point mode can change the answer.
+inline bool f32_bits_not_finite(uint32_t bits) { return (bits & 0x7F800000u) == 0x7F800000u; }
+// Index of the first f32 that is not finite in p[0..n), or n.
+uint64_t first_not_finite(const uint8_t* p, uint64_t n) {
+  uint64_t i = 0;
+  while (i < n && !f32_bits_not_finite(load_u32(p + 4 * i))) ++i;
+  return i;
+}
+
 constexpr uint32_t kFlagBias = 1, kFlagPosEmb = 2;
 const uint8_t kMagic[4] = {'C', 'G', 'L', 'M'};
 
@@ -171,6 +186,8 @@ Status write_model(const Config& c, const uint32_t* codepoints, const float* par
         return fail(err, Status::bad_argument, "tensor '%s' has a weight that is not finite", t.name);
     } else {
       std::memcpy(b + off, src, size_t(nbytes));
+      if (first_not_finite(b + off, uint64_t(t.rows) * t.cols) != uint64_t(t.rows) * t.cols)
+        return fail(err, Status::bad_argument, "tensor '%s' has a weight that is not finite", t.name);
     }
     src += uint64_t(t.rows) * t.cols;
     off += nbytes;
@@ -304,6 +321,20 @@ Status check_sections(const uint8_t* b, size_t size, const Config& c, Error* err
   if (uint64_t(lay.data) > size - 4)
     return fail(err, Status::out_of_bounds, "file size %llu, the directory alone needs %llu",
                 static_cast<unsigned long long>(size), static_cast<unsigned long long>(lay.data) + 4);
+  // The gaps between the sections are zero bytes.
+  const struct {
+    uint64_t from, to;
+    Status status;
+    const char* after;
+  } gaps[] = {
+      {lay.mixers + uint64_t(c.n_layer), lay.vocab, Status::bad_config, "mixer table"},
+      {lay.vocab + uint64_t(c.vocab_size) * 4, lay.dir, Status::bad_vocab, "vocabulary"},
+      {lay.dir + uint64_t(nt) * kDirEntrySize, lay.data, Status::bad_tensor, "tensor directory"},
+  };
+  for (const auto& g : gaps)
+    if (uint64_t at = first_nonzero(b, g.from, g.to); at != g.to)
+      return fail(err, g.status, "nonzero padding byte at offset %llu after the %s",
+                  static_cast<unsigned long long>(at), g.after);
   return Status::ok;
 }
 
@@ -364,13 +395,30 @@ Status check_vocab(const Vocab& v, Error* err) {
   return Status::ok;
 }
 
-// Finite, non-negative int8 scales of a tensor at off.
-Status check_scales(const uint8_t* b, uint64_t off, const TensorSpec& t, uint32_t q_group, Error* err) {
-  const uint8_t* scales = b + off + int8_scales_offset(t.rows, t.cols);
+// A tensor's data at off: f32 values finite; int8 values in [-127, 127],
+// zero padding before the scales, scales finite and >= 0 (sign bit clear).
+Status check_tensor_data(const uint8_t* b, uint64_t off, DType dtype, const TensorSpec& t,
+                         uint32_t q_group, Error* err) {
+  const uint64_t n = uint64_t(t.rows) * t.cols;
+  if (dtype == DType::f32) {
+    if (uint64_t k = first_not_finite(b + off, n); k != n)
+      return fail(err, Status::bad_tensor, "tensor '%s': value %llu (row %llu, column %llu) is not finite",
+                  t.name, static_cast<unsigned long long>(k), static_cast<unsigned long long>(k / t.cols),
+                  static_cast<unsigned long long>(k % t.cols));
+    return Status::ok;
+  }
+  for (uint64_t k = 0; k < n; ++k)
+    if (b[off + k] == 0x80)
+      return fail(err, Status::bad_tensor, "tensor '%s': int8 value %llu is -128 (the format allows -127..127)",
+                  t.name, static_cast<unsigned long long>(k));
+  const uint64_t scales_off = off + int8_scales_offset(t.rows, t.cols);
+  if (uint64_t at = first_nonzero(b, off + n, scales_off); at != scales_off)
+    return fail(err, Status::bad_tensor, "tensor '%s': nonzero padding byte at offset %llu before its scales",
+                t.name, static_cast<unsigned long long>(at));
   const uint64_t n_scales = uint64_t(t.rows) * int8_groups(t.cols, q_group);
   for (uint64_t k = 0; k < n_scales; ++k) {
-    const uint32_t bits = load_u32(scales + 4 * k);
-    if ((bits & 0x7F800000u) == 0x7F800000u || (bits >> 31) != 0)
+    const uint32_t bits = load_u32(b + scales_off + 4 * k);
+    if (f32_bits_not_finite(bits) || (bits >> 31) != 0)
       return fail(err, Status::bad_tensor, "tensor '%s': int8 scale %llu is not finite and >= 0",
                   t.name, static_cast<unsigned long long>(k));
   }
@@ -378,8 +426,11 @@ Status check_scales(const uint8_t* b, uint64_t off, const TensorSpec& t, uint32_
 }
 
 // Directory entry i against the tensor table (name, shape, size, bounds,
-// alignment, scales), then bound into m by its role.
-Status bind_entry(Model& m, uint32_t i, Error* err) {
+// alignment, place, data), then bound into m by its role. *end: where the
+// previous tensor's data ends (data_offset before the first); tensor i must
+// start at the next multiple of 64 after it, so no two tensors overlap and
+// every byte between them is padding, which must be zero.
+Status bind_entry(Model& m, uint32_t i, uint64_t* end, Error* err) {
   const uint8_t* b = m.bytes;
   const size_t size = m.file_size;
   const uint8_t* e = dir_entry(b, i);
@@ -389,6 +440,8 @@ Status bind_entry(Model& m, uint32_t i, Error* err) {
   if (std::strncmp(reinterpret_cast<const char*>(e), want.name, kTensorNameMax) != 0)
     return fail(err, Status::bad_tensor, "directory entry %u is '%.31s', expected '%s'", i,
                 reinterpret_cast<const char*>(e), want.name);
+  if (first_nonzero(e, std::strlen(want.name), kTensorNameMax) != kTensorNameMax)
+    return fail(err, Status::bad_tensor, "directory entry %u ('%s'): name not NUL-padded", i, want.name);
   const uint32_t rows = load_u32(e + 36), cols = load_u32(e + 40);
   const DType dtype = static_cast<DType>(load_u32(e + 32));  // check_dtypes checked it
   const uint64_t off = load_u64(e + 48), nbytes = load_u64(e + 56);
@@ -405,11 +458,20 @@ Status bind_entry(Model& m, uint32_t i, Error* err) {
   if (off % kTensorAlign != 0)
     return fail(err, Status::misaligned, "tensor '%s' offset %llu not %u-byte aligned", want.name,
                 static_cast<unsigned long long>(off), kTensorAlign);
+  const uint64_t place = align_up(*end, kTensorAlign);
+  if (off != place)
+    return fail(err, Status::bad_tensor, "tensor '%s' at offset %llu, the layout puts it at %llu%s",
+                want.name, static_cast<unsigned long long>(off), static_cast<unsigned long long>(place),
+                off < *end ? " (it overlaps the tensor before it)" : "");
+  if (uint64_t at = first_nonzero(b, *end, off); at != off)
+    return fail(err, Status::bad_tensor, "nonzero padding byte at offset %llu before tensor '%s'",
+                static_cast<unsigned long long>(at), want.name);
+  if (Status s = check_tensor_data(b, off, dtype, want, m.q_group, err); s != Status::ok) return s;
+  *end = off + nbytes;
   uint32_t q_off = 0;  // int8: the data offset (nonzero: the data follows the header)
   if (dtype == DType::int8) {
     if (off > 0xFFFFFFFFu)
       return fail(err, Status::out_of_bounds, "int8 tensor '%s' lies past 4 GiB", want.name);
-    if (Status s = check_scales(b, off, want, m.q_group, err); s != Status::ok) return s;
     q_off = uint32_t(off);
   }
   const float* p = dtype == DType::f32 ? reinterpret_cast<const float*>(b + off) : nullptr;
@@ -449,8 +511,9 @@ Status parse_model(const void* data, size_t size, Model* out, Error* err) {
   out->file_size = size;
   out->bytes = b;
   out->q_group = q_group;
+  uint64_t end = load_u32(b + kOffData);
   for (uint32_t i = 0, nt = tensor_count(c); i < nt; ++i)
-    if (Status s = bind_entry(*out, i, err); s != Status::ok) return s;
+    if (Status s = bind_entry(*out, i, &end, err); s != Status::ok) return s;
   return Status::ok;
 }
 

@@ -8,16 +8,40 @@
 
 namespace causalgen::host {
 
-bool valid_c_identifier(const std::string& name) {
-  if (name.empty()) return false;
+namespace {
+// Keywords of C (C11 to C23) and C++ (to C++23): the source compiles as both.
+constexpr const char* kKeywords[] = {
+    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break",
+    "case", "catch", "char", "char8_t", "char16_t", "char32_t", "class", "co_await", "co_return",
+    "co_yield", "compl", "concept", "const", "consteval", "constexpr", "constinit", "const_cast",
+    "continue", "decltype", "default", "delete", "do", "double", "dynamic_cast", "else", "enum",
+    "explicit", "export", "extern", "false", "float", "for", "friend", "goto", "if", "inline",
+    "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq", "nullptr",
+    "operator", "or", "or_eq", "private", "protected", "public", "register", "reinterpret_cast",
+    "requires", "restrict", "return", "short", "signed", "sizeof", "static", "static_assert",
+    "static_cast", "struct", "switch", "template", "this", "thread_local", "throw", "true", "try",
+    "typedef", "typeid", "typename", "typeof", "typeof_unqual", "union", "unsigned", "using",
+    "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq"};
+}  // namespace
+
+std::string c_identifier_problem(const std::string& name) {
+  if (name.empty()) return "an empty name is not a C identifier";
   for (size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
     const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
     const bool digit = c >= '0' && c <= '9';
-    if (!(alpha || (digit && i > 0))) return false;
+    if (!(alpha || (digit && i > 0)))
+      return "'" + name + "' is not a C identifier (letters, digits and _, not starting with a digit)";
   }
-  return true;
+  for (const char* k : kKeywords)
+    if (name == k) return "'" + name + "' is a C or C++ keyword, not a usable name";
+  // _Bool, _Alignas, __x...: reserved for the implementation in C and C++.
+  if (name[0] == '_' && name.size() > 1 && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')))
+    return "'" + name + "' is reserved for the compiler (it starts with __ or _ and a capital)";
+  return "";
 }
+
+bool valid_c_identifier(const std::string& name) { return c_identifier_problem(name).empty(); }
 
 namespace {
 // Comment text cannot end the comment early.
@@ -94,8 +118,8 @@ std::string c_array_header(size_t n, const std::string& name, size_t state_bytes
 bool write_c_array(const std::string& path, const std::string& header_path, const uint8_t* data,
                    size_t n, const std::string& name, const std::string& source_note,
                    std::string* error) {
-  if (!valid_c_identifier(name)) {
-    *error = "'" + name + "' is not a valid C identifier";
+  if (std::string why = c_identifier_problem(name); !why.empty()) {
+    *error = "--name: " + why;
     return false;
   }
   const std::string src = c_array_source(data, n, name, source_note);

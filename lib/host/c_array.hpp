@@ -18,7 +18,9 @@
 
 namespace causalgen::host {
 
-// True when name is a valid C identifier.
+// "" when name can name the array in C and in C++: an identifier that is
+// not a keyword of either language nor reserved (__x, _X); else why not.
+std::string c_identifier_problem(const std::string& name);
 bool valid_c_identifier(const std::string& name);
 
 // The C source for data[0..n) as described above. name must be a valid C

@@ -59,6 +59,12 @@ bool convert_model(const uint8_t* file, size_t n, DType dtype, uint32_t group,
   return true;
 }
 
+std::vector<NamedPath> output_paths(const OutputOptions& o) {
+  std::vector<NamedPath> out = {{"--out", o.out}};
+  if (!o.header.empty()) out.push_back({"--header", o.header});
+  return out;
+}
+
 bool write_output(const uint8_t* file, size_t n, const OutputOptions& o, size_t* bytes_written,
                   std::string* error) {
   std::vector<uint8_t> converted;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "causalgen/model_file.hpp"
+#include "host/same_file.hpp"
 
 namespace causalgen::host {
 
@@ -37,6 +38,8 @@ struct OutputOptions {
   std::string header;
   std::string source_note;  // for the C source's comment (the input's name)
 };
+// The files write_output writes, by flag (--out, and --header when given).
+std::vector<NamedPath> output_paths(const OutputOptions& o);
 // Converts (when asked) and writes atomically; *bytes_written: the model's size.
 bool write_output(const uint8_t* file, size_t n, const OutputOptions& o, size_t* bytes_written,
                   std::string* error);

@@ -84,25 +84,64 @@ bool load_model_bytes(const std::string& path, AlignedBytes* out, std::string* e
 }
 
 
-bool write_file_atomic(const std::string& path, const void* data, size_t n, std::string* error) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) {
-    *error = tmp + ": " + std::strerror(errno);
-    return false;
-  }
+namespace {
+
+// Writes n bytes; false (errno set) on an error.
+bool write_all(int fd, const void* data, size_t n) {
   const auto* p = static_cast<const uint8_t*>(data);
   size_t done = 0;
   while (done < n) {
     const ssize_t w = ::write(fd, p + done, n - done);
     if (w < 0) {
       if (errno == EINTR) continue;
-      *error = tmp + ": " + std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
       return false;
     }
     done += size_t(w);
+  }
+  return true;
+}
+
+// An existing target that is not a regular file (/dev/stdout, a terminal, a
+// pipe, /dev/null) is written in place: a rename would replace the device
+// node or the link itself. A FIFO without a reader is an error, not a wait.
+bool write_in_place(const std::string& path, const void* data, size_t n, std::string* error) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    *error = path + ": " + (errno == ENXIO ? std::string("a pipe that nobody reads") : std::strerror(errno));
+    return false;
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  const bool ok = write_all(fd, data, n);
+  const int write_errno = errno;
+  if (::close(fd) != 0 || !ok) {
+    *error = path + ": " + std::strerror(ok ? errno : write_errno);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool write_file_atomic(const std::string& path, const void* data, size_t n, std::string* error) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) {
+      *error = path + ": is a directory, not a file";
+      return false;
+    }
+    return write_in_place(path, data, n, error);
+  }
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    *error = tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  if (!write_all(fd, data, n)) {
+    *error = tmp + ": " + std::strerror(errno);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return false;
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     *error = tmp + ": " + std::strerror(errno);

@@ -22,7 +22,9 @@ struct AlignedBytes {
 };
 AlignedBytes aligned_bytes(size_t n);
 
-// Writes atomically: temp file in the same folder, fsync, rename.
+// Writes atomically: temp file (PATH.tmp) in the same folder, fsync, rename.
+// An existing PATH that is not a regular file (/dev/stdout, a pipe) is
+// written in place instead, every write checked; a directory is an error.
 bool write_file_atomic(const std::string& path, const void* data, size_t n, std::string* error);
 
 // A model file's bytes, opened by open_input (input_file.hpp: a directory or

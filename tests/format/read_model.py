@@ -151,6 +151,8 @@ def parse(b):
     need(vocab_off == align(64 + L, 4), 'vocab offset')
     need(dir_off == align(vocab_off + 4 * V, 8), 'directory offset')
     need(data_off == align(dir_off + 64 * n_tensors, 64), 'data offset')
+    need(b[mixers_off + L:vocab_off] == bytes(vocab_off - mixers_off - L), 'padding after the mixer table')
+    need(b[vocab_off + 4 * V:dir_off] == bytes(dir_off - vocab_off - 4 * V), 'padding after the vocabulary')
     vocab = list(struct.unpack_from('<%dI' % V, b, vocab_off))
     for i, cp in enumerate(vocab):
         need(cp <= 0x10FFFF and not 0xD800 <= cp <= 0xDFFF, 'vocab entry %d not a code point' % i)
@@ -174,6 +176,7 @@ def parse(b):
             data = array('f', b[off:off + nbytes])
             if sys.byteorder == 'big':
                 data.byteswap()
+            need(all(math.isfinite(x) for x in data), '%s: a value is not finite' % name)
             tensors[name] = Tensor(name, 0, rows, cols, 0, data)
         else:
             need(dtype == 1 and may_be_int8(name), '%s: dtype %d' % (name, dtype))
@@ -183,6 +186,7 @@ def parse(b):
             sc_off = align(rows * cols, 64)
             need(nbytes == sc_off + 4 * rows * ng, '%s: int8 size' % name)
             values = array('b', b[off:off + rows * cols])
+            need(-128 not in values, '%s: an int8 value is -128' % name)
             need(b[off + rows * cols:off + sc_off] == bytes(sc_off - rows * cols), '%s: padding' % name)
             scales = array('f', b[off + sc_off:off + nbytes])
             if sys.byteorder == 'big':
@@ -593,7 +597,62 @@ def main():
         ok = False
     except FormatError as e:
         print('ok   flipped byte refused: %s' % e)
+    ok = check_refusals(args, w) and ok
     sys.exit(0 if ok else 1)
+
+
+def with_crc(b):
+    b = bytearray(b)
+    struct.pack_into('<I', b, len(b) - 4, binascii.crc32(bytes(b[:-4])) & 0xFFFFFFFF)
+    return bytes(b)
+
+
+def check_refusals(args, w):
+    """Files that break one rule of §1 - §4 behind a valid CRC: this reader and the core both refuse them."""
+    f32 = open(args.model, 'rb').read()
+    q8 = open(w('shipped-int8.cgm'), 'rb').read()
+
+    def entry(b, name):  # (offset of the entry, data offset)
+        dir_off, n = u32(b, 56), u32(b, 44)
+        for i in range(n):
+            e = dir_off + 64 * i
+            if b[e:e + 32].rstrip(b'\0') == name.encode():
+                return e, u64(b, e + 48)
+        raise SystemExit('no tensor ' + name)
+
+    def edit(b, at, data):
+        b = bytearray(b)
+        b[at:at + len(data)] = data
+        return with_crc(b)
+
+    lnf_e, lnf = entry(f32, 'lnf.w')
+    wo_e, wo = entry(f32, 'l1.wo')
+    q_e, q = entry(q8, 'l0.fc1.w')
+    cases = [
+        ('NaN in lnf.w', edit(f32, lnf + 8, struct.pack('<f', float('nan')))),
+        ('infinity in wte', edit(f32, entry(f32, 'wte')[1], struct.pack('<f', float('inf')))),
+        ('int8 value -128', edit(q8, q + 3, b'\x80')),
+        ('padding before the tensor data', edit(f32, u32(f32, 60) - 1, b'\x01')),
+        ('l1.wo overlapping its predecessor', edit(f32, wo_e + 48, struct.pack('<Q', u64(f32, wo_e - 64 + 48)))),
+        ('bytes after a name', edit(f32, lnf_e + 10, b'x')),
+    ]
+    ok = True
+    for what, b in cases:
+        path = w('refused.cgm')
+        open(path, 'wb').write(b)
+        try:
+            parse(b)
+            print('FAIL %s: accepted by this reader' % what)
+            ok = False
+        except FormatError as e:
+            print('ok   %s refused: %s' % (what, e))
+        r = subprocess.run([args.causalgen, 'info', '--model', path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if r.returncode != 1:
+            print('FAIL %s: causalgen info exit %d' % (what, r.returncode))
+            ok = False
+        else:
+            print('ok   %s refused by the core: %s' % (what, r.stderr.decode().strip()))
+    return ok
 
 
 if __name__ == '__main__':

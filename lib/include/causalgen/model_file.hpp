@@ -113,7 +113,9 @@ struct Model {
 // what is not a model before reading all of it.
 Status model_file_size_from_header(const void* head, size_t n, uint64_t* size, Error* err);
 
-// Validates every field (sizes, offsets, alignment, shapes, CRC) and fills
+// Validates everything docs/model-format.md states (sizes, offsets, alignment,
+// shapes, the CRC, zero padding, tensors back to back in canonical order,
+// finite f32 values and int8 scales, int8 values in [-127, 127]) and fills
 // *out with pointers into data. data must be 4-byte aligned (64 preferred).
 Status parse_model(const void* data, size_t size, Model* out, Error* err);
 

@@ -14,7 +14,7 @@ enum class Status : int32_t {
   crc_mismatch = 4,     // bytes changed after the file was written
   bad_config = 5,       // a dimension or flag outside what the format allows
   bad_vocab = 6,        // vocabulary not a sorted set of valid code points
-  bad_tensor = 7,       // tensor directory entry missing, duplicated or misshaped
+  bad_tensor = 7,       // tensor entry or data that breaks the format (shape, place, padding, value)
   out_of_bounds = 8,    // an offset or size that points past the end
   misaligned = 9,       // buffer or tensor data not aligned as required
   arena_too_small = 10, // caller-supplied memory smaller than required

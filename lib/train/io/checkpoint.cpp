@@ -7,6 +7,7 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <variant>
@@ -16,6 +17,7 @@
 #include "causalgen/model_file.hpp"
 #include "host/input_file.hpp"
 #include "host/memory_limit.hpp"
+#include "causalgen/tensors.hpp"
 #include "host/model_io.hpp"
 
 namespace causalgen::train {
@@ -246,7 +248,34 @@ void load_body(Ar& ar, uint32_t version, TrainState& s) {
   for (EvalRecord& r : s.evals) ar(r.step, r.train_loss, r.val_loss, r.elapsed_s);
 }
 
+// The first value of f that is not finite (or, when nonnegative, below 0),
+// named by its tensor; "" if none.
+std::string first_bad_value(const Flat& f, const Config& c, const char* array, bool nonnegative) {
+  for (size_t i = 0; i < f.size(); ++i) {
+    const float x = f(i);
+    if (std::isfinite(x) && !(nonnegative && x < 0)) continue;
+    std::string where = "value " + std::to_string(i);
+    for (uint32_t t = 0, n = tensor_count(c); t < n; ++t) {
+      const TensorSpec spec = tensor_spec(c, t);
+      if (i >= spec.offset && i < spec.offset + spec.size()) {
+        where = "tensor '" + std::string(spec.name) + "' value " + std::to_string(i - spec.offset);
+        break;
+      }
+    }
+    return std::string(array) + ": " + where + " is " + std::to_string(x);
+  }
+  return "";
+}
+
 }  // namespace
+
+std::string state_value_problem(const TrainState& s) {
+  const Config& c = s.config.model;
+  std::string why = first_bad_value(s.params, c, "params", false);
+  if (why.empty()) why = first_bad_value(s.m, c, "AdamW m", false);
+  if (why.empty()) why = first_bad_value(s.v, c, "AdamW v", true);
+  return why;
+}
 
 std::vector<uint8_t> encode_checkpoint(const TrainState& s) {
   std::ostringstream body(std::ios::binary);
@@ -334,6 +363,11 @@ bool decode_checkpoint(const uint8_t* data, size_t size, const std::string& name
     std::istream in(&stream);
     cereal::PortableBinaryInputArchive ar(in);
     load_body(ar, version, s);
+    // The size and the CRC cover bytes that no field reads: not a file this
+    // program wrote.
+    if (const std::streamsize left = stream.remaining(); left > 0)
+      return fail("corrupt checkpoint (" + std::to_string(left) +
+                  " bytes after the last field, inside the size and CRC)");
   } catch (const cereal::Exception&) {
     // cereal's only failure here is a read past the end ("Failed to read N bytes").
     return fail("malformed checkpoint: the body (" + std::to_string(body) +
@@ -343,11 +377,18 @@ bool decode_checkpoint(const uint8_t* data, size_t size, const std::string& name
   } catch (const std::exception& e) {
     return fail(std::string("malformed checkpoint: ") + e.what());
   }
+  if (const std::string why = state_value_problem(s); !why.empty())
+    return fail("unusable checkpoint: " + why +
+                " (parameters and moments must be finite: the run that wrote it diverged?)");
   *out = std::move(s);
   return true;
 }
 
 bool save_checkpoint(const std::string& path, const TrainState& s, std::string* err) {
+  if (const std::string why = state_value_problem(s); !why.empty()) {
+    *err = path + ": not saved: " + why + " (parameters and moments must be finite)";
+    return false;
+  }
   const std::vector<uint8_t> bytes = encode_checkpoint(s);
   if (!host::write_file_atomic(path, bytes.data(), bytes.size(), err)) return false;
   // Make the rename itself durable.

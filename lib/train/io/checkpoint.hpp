@@ -12,8 +12,10 @@
 // Loading checks, in order: size >= 28, magic (a model file is named as
 // such), version, reserved == 0, body size == file size - 28 (truncation), CRC (corruption),
 // then cereal (any exception is reported), then consistency (config valid,
-// every array the config's size, vocabulary ascending). Each failure is one
-// message naming the file and the problem.
+// every array the config's size, vocabulary ascending, no byte left after
+// the last field), then values (parameters and moments finite, AdamW's v
+// >= 0). Each failure is one message naming the file and the problem. A
+// state whose values are not finite is never written either.
 //
 // Files are written atomically: temp file in the same folder, fsync, rename,
 // fsync of the folder; a process killed while saving leaves the previous
@@ -43,6 +45,12 @@ std::vector<uint8_t> encode_checkpoint(const TrainState& s);
 bool decode_checkpoint(const uint8_t* data, size_t size, const std::string& name, TrainState* out,
                        std::string* err);
 
+// "" when every parameter and AdamW moment is finite (and v >= 0);
+// otherwise the first value that is not, by array and tensor
+// ("params: tensor 'l0.wo' value 12 is nan").
+std::string state_value_problem(const TrainState& s);
+
+// Refuses (false, *err) a state with values that are not finite.
 bool save_checkpoint(const std::string& path, const TrainState& s, std::string* err);
 // The file's bytes, its header checked (and its declared size against the
 // file's and the memory limit) before the body is read; not yet decoded.

@@ -185,6 +185,11 @@ double as_double(const HyperValue& v) {
 }
 
 std::string must_be(const Hyperparam& p, const std::string& given) {
+  // An integer without an upper bound of its own still has its type's.
+  const HyperType t = p.access.type;
+  if (is_integer(t) && !(p.range.hi < type_max(t)))
+    return "must be an integer in " + number_text(p.range.lo, true) + ".." +
+           std::to_string(t == HyperType::u32 ? uint64_t(UINT32_MAX) : UINT64_MAX) + ", not " + given;
   return "must be " + allowed_text(p) + ", not " + given;
 }
 

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "train/loop/run_files.hpp"
+
 namespace causalgen::train {
 
 namespace {
@@ -69,7 +71,7 @@ RunLog::~RunLog() {
 }
 
 bool RunLog::open(const std::string& dir, const TrainState& s, std::string* err) {
-  const std::string ip = dir + "/log.csv", ep = dir + "/eval.csv";
+  const std::string ip = dir + "/" + kLogCsv, ep = dir + "/" + kEvalCsv;
   iters_ = std::fopen(ip.c_str(), "w");
   evals_ = iters_ ? std::fopen(ep.c_str(), "w") : nullptr;
   if (!iters_ || !evals_) {

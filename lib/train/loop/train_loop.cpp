@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "host/model_io.hpp"
+#include "host/same_file.hpp"
 #include "train/loop/backend_library.hpp"
 #include "train/loop/collectives.hpp"
 #include "train/loop/communicator.hpp"
@@ -17,6 +18,7 @@
 #include "train/model/gemm.hpp"
 #include "train/io/loss_plot.hpp"
 #include "train/loop/progress.hpp"
+#include "train/loop/run_files.hpp"
 #include "train/loop/trainer.hpp"
 
 namespace causalgen::train {
@@ -66,11 +68,33 @@ bool load_resume_checkpoint(const std::string& last, const std::string& out_dir,
   return decode_checkpoint(bytes.data(), bytes.size(), last, s, err);
 }
 
+// The run's files (run_files.hpp) that already exist in its folder, as a
+// list ("ckpt_best.cgc, log.csv"); "" if none.
+std::string existing_run_files(const std::string& dir) {
+  std::string found;
+  for (const char* name : kRunFiles) {
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::path(dir) / name, ec))
+      found += (found.empty() ? "" : ", ") + std::string(name);
+  }
+  return found;
+}
+
+// --data must not be one of the files the run writes.
+bool check_data_apart(const TrainRunOptions& o, std::string* err) {
+  std::vector<host::NamedPath> outputs;
+  for (const char* name : kRunFiles) outputs.push_back({"--out", o.out_dir + "/" + name});
+  *err = host::paths_overlap({{"--data", o.data_path}}, outputs);
+  return err->empty();
+}
+
 // Fresh run or resume: the state, the data and the thread count (by default
-// the machine's cores shared by its ranks).
+// the machine's cores shared by its ranks). Writes nothing: a run that cannot
+// start leaves its folder as it was.
 bool prepare(const TrainRunOptions& o, Communicator& comm, TrainState* s, TextData* data,
              std::string* err) {
   const std::string last = o.out_dir + "/" + kLastCheckpoint;
+  if (!check_data_apart(o, err)) return false;
   if (o.resume) {
     if (!load_resume_checkpoint(last, o.out_dir, comm, s, err)) return false;
     TrainConfig& c = s->config;
@@ -96,8 +120,9 @@ bool prepare(const TrainRunOptions& o, Communicator& comm, TrainState* s, TextDa
   } else {
     TrainConfig c;
     if (!resolve_config(o.overrides, &c, err)) return false;
-    if (comm.rank() == 0 && std::filesystem::exists(last)) {
-      *err = o.out_dir + " already holds a run (" + kLastCheckpoint +
+    if (const std::string found = comm.rank() == 0 ? existing_run_files(o.out_dir) : "";
+        !found.empty()) {
+      *err = o.out_dir + " already holds a run (" + found +
              "): use --resume to continue it, or another --out";
       return false;
     }
@@ -115,10 +140,6 @@ bool prepare(const TrainRunOptions& o, Communicator& comm, TrainState* s, TextDa
 // The output folder, created if missing.
 bool make_out_dir(const std::string& dir, std::string* err) {
   std::error_code ec;
-  if (dir.empty()) {
-    *err = "--out: an output folder is required";
-    return false;
-  }
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir)) {
     *err = dir + ": cannot create the output folder" + (ec ? ": " + ec.message() : "");
@@ -137,7 +158,8 @@ class Run {
         progress_(progress), log_(log),
         r_(r), last_(o.out_dir + "/" + kLastCheckpoint), best_(o.out_dir + "/" + kBestCheckpoint),
         t_start_(now_s()), elapsed0_(s.elapsed_s),
-        tokens_per_step_(uint64_t(c_.batch_size) * c_.model.block_size) {}
+        tokens_per_step_(uint64_t(c_.batch_size) * c_.model.block_size),
+        saved_(o.resume), saved_step_(s.step) {}
 
   // What the run is, in two or three lines.
   void banner() {
@@ -168,6 +190,8 @@ class Run {
       *stopped = true;
       return true;
     }
+    if (!std::isfinite(tl) || !std::isfinite(vl))
+      return diverged(fmt("the evaluation's losses are %f (train) and %f (val)", tl, vl), err);
     s_.evals.push_back({k, tl, vl, elapsed()});
     log_.evaluation(s_.evals.back());
     r_->train_loss = tl, r_->val_loss = vl;
@@ -194,11 +218,7 @@ class Run {
     train_time_ += dt;
     ++steps_here_;
     step_time_ema_ = steps_here_ == 1 ? dt : 0.9 * step_time_ema_ + 0.1 * dt;
-    if (!std::isfinite(loss)) {
-      *err = fmt("the loss became %f at step %llu (diverged); lower --lr or check the data", loss,
-                 static_cast<unsigned long long>(k));
-      return false;
-    }
+    if (!std::isfinite(loss)) return diverged(fmt("the loss became %f", loss), err, k);
     s_.iters.push_back({k, float(loss), float(lr), float(norm), float(tokens_per_step_ / dt),
                         elapsed()});
     log_.iteration(s_.iters.back());
@@ -260,15 +280,34 @@ class Run {
   bool eval_due(uint64_t k) const { return k % c_.eval_interval == 0 || k == c_.max_iters; }
   // Collective: a stop requested on any rank stops every rank at the same step.
   bool stop_requested() { return o_.stop_flag && trainer_.stop_anywhere(o_.stop_flag->load()); }
-  // Rank 0 writes; every rank learns whether it could (collective).
+  // Rank 0 writes; every rank learns whether it could (collective). Never
+  // writes weights or moments that are not finite: that ends the run (every
+  // rank holds the same weights, so every rank sees it).
   bool save(const std::string& path, std::string* err) {
+    trainer_.sync_to_state();
+    if (const std::string why = state_value_problem(s_); !why.empty())
+      return diverged("the weights are no longer finite (" + why + ")", err);
     bool ok = true;
     if (comm_.rank() == 0) {
-      trainer_.sync_to_state();
       s_.elapsed_s = elapsed();
       ok = save_checkpoint(path, s_, err);
     }
-    return all_ok(comm_, ok, err);
+    if (!all_ok(comm_, ok, err)) return false;
+    if (path == last_) saved_ = true, saved_step_ = s_.step;
+    return true;
+  }
+  // The run diverged at step k (default: the steps done): *err says how and
+  // where the last good checkpoint is; false.
+  bool diverged(const std::string& how, std::string* err, uint64_t k = UINT64_MAX) {
+    if (k == UINT64_MAX) k = s_.step;
+    const std::string kept =
+        saved_ ? fmt("the last good checkpoint is %s (step %llu)", last_.c_str(),
+                     static_cast<unsigned long long>(saved_step_))
+               : std::string("no checkpoint was saved");
+    *err = fmt("training diverged at step %llu: %s; nothing was saved from it: %s. Lower --lr or "
+               "check the data",
+               static_cast<unsigned long long>(k), how.c_str(), kept.c_str());
+    return false;
   }
   void write_plot() {
     if (comm_.rank() != 0) return;
@@ -277,7 +316,7 @@ class Run {
         s_.iters, s_.evals,
         fmt("%s, %s, %u x %u", c_.base.c_str(), mixer_list_string(m).c_str(), m.n_layer, m.n_embd));
     std::string ignored;  // a plot that cannot be written does not stop training
-    host::write_file_atomic(o_.out_dir + "/loss.svg", svg.data(), svg.size(), &ignored);
+    host::write_file_atomic(o_.out_dir + "/" + kLossSvg, svg.data(), svg.size(), &ignored);
   }
 
   const TrainRunOptions& o_;
@@ -294,6 +333,8 @@ class Run {
   const uint64_t tokens_per_step_;
   double step_time_ema_ = 0, train_time_ = 0;
   uint64_t steps_here_ = 0;
+  bool saved_;           // last_ holds a checkpoint of this run (a resume starts from one)
+  uint64_t saved_step_;  // its step
 };
 
 // What every rank must agree on: the resolved settings (threads aside), the
@@ -329,27 +370,33 @@ int run_training(const TrainRunOptions& o, TrainRunResult* r, std::string* err) 
   SingleProcess alone;
   Communicator& comm = o.comm ? *o.comm : alone;
   const bool root = comm.rank() == 0;  // writes the output folder
-  // Each all_ok() ends every rank together when any failed.
-  if (!all_ok(comm, !root || make_out_dir(o.out_dir, err), err)) return 1;
+  // Everything that can refuse the run comes before the first write; each
+  // all_ok() ends every rank together when any failed.
+  if (o.out_dir.empty()) {
+    *err = "--out: an output folder is required";
+    return 1;
+  }
   TrainState s;
   TextData data;
   if (!all_ok(comm, prepare(o, comm, &s, &data, err), err)) return 1;
   if (!ranks_agree(o, comm, s, err)) return 1;
+  std::unique_ptr<Backend> gpu;
+  if (o.cuda) gpu = open_cuda_backend(backend_options(s.config, o.cuda_bf16, &comm), err);
+  if (!all_ok(comm, !o.cuda || gpu, err)) return 1;
+
+  // The run starts: its folder, its settings, its logs (rank 0).
   const std::string json = config_json(s.config);
   RunLog log;
   if (!all_ok(comm,
-              !root || (host::write_file_atomic(o.out_dir + "/config.json", json.data(),
+              !root || (make_out_dir(o.out_dir, err) &&
+                        host::write_file_atomic(o.out_dir + "/" + kConfigJson, json.data(),
                                                 json.size(), err) &&
                         log.open(o.out_dir, s, err)),
               err))
     return 1;
-
   std::FILE* out = root ? o.out : nullptr;
   const bool live = o.live >= 0 ? o.live == 1 : (out && ::isatty(::fileno(out)));
   Progress progress(out, live, s.config.log_interval);
-  std::unique_ptr<Backend> gpu;
-  if (o.cuda) gpu = open_cuda_backend(backend_options(s.config, o.cuda_bf16, &comm), err);
-  if (!all_ok(comm, !o.cuda || gpu, err)) return 1;
   Trainer trainer = gpu ? Trainer(s, std::move(gpu), &comm) : Trainer(s, &comm);
   r->parameters = s.config.model.parameter_count();
 
