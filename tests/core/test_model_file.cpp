@@ -310,7 +310,8 @@ TEST_CASE("absurd dimensions and flags give bad_config", "[model_file][corrupt]"
   expect_status(Status::bad_config, [](Bytes& b) { put_u32(b, kHeads, 0); });
   expect_status(Status::bad_config, [](Bytes& b) { put_u32(b, kHeads, 32); });  // more heads than channels
   expect_status(Status::bad_config, [](Bytes& b) { put_u32(b, kFlags, 4); });
-  expect_status(Status::bad_config, [](Bytes& b) { b[get_u32(b, kMixersOff) + 1] = 5; });
+  // The first code past the registry's, and the largest.
+  expect_status(Status::bad_config, [](Bytes& b) { b[get_u32(b, kMixersOff) + 1] = uint8_t(mixer_count()); });
   expect_status(Status::bad_config, [](Bytes& b) { b[get_u32(b, kMixersOff)] = 0xFF; });
 }
 

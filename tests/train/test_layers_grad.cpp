@@ -230,6 +230,33 @@ TEST_CASE("grad: shift mixer ties go to the first argument (h_t, h_{t-1}, a_t)",
   CHECK(o2[1] == 2.0);
 }
 
+TEST_CASE("grad: static multi-scale EMA mixers (ema, max-ema), through the registry", "[train][grad]") {
+  set_threads(2);
+  const int B = 3, Tn = 9, C = 6;
+  Config c;
+  c.n_embd = C, c.block_size = 8, c.n_layer = 1;  // 5 scales: rates 2^-1 .. 2^-5
+  for (Mixer mx : {Mixer::ema}) {
+    INFO("mixer " << mixer_name(mx));
+    c.mixers[0] = mx;
+    const TrainMixer<double>& tm = find<double>(mx);
+    std::vector<uint8_t> saved(tm.saved_bytes(c, B, Tn) + 1);
+    const Pass<double> pass{&c, 0, B, Tn, nullptr, nullptr, saved.data(), 0.0f, 0, 0};
+    auto h = randn(B * Tn * C, 21 + int(mx)), r = randn(B * Tn * C, 4);
+    std::vector<double> out(B * Tn * C);
+    auto f = [&] {
+      tm.forward(pass, h.data(), out.data());
+      return dotv(out, r);
+    };
+    f();
+    // Position 0 is h_0; a slowest-rate channel moves 2^-5 of the way at t = 1.
+    for (int i = 0; i < C; ++i) CHECK(out[i] == h[i]);
+    if (mx == Mixer::ema) CHECK(out[C + C - 1] == Approx(h[C - 1] + (h[C + C - 1] - h[C - 1]) / 32));
+    std::vector<double> dh(B * Tn * C, 7.0);  // backward writes dh
+    tm.backward(pass, h.data(), r.data(), dh.data(), nullptr, nullptr, nullptr);
+    CHECK(max_rel_error(f, h.data(), h.size(), dh.data()) < kTol);
+  }
+}
+
 TEST_CASE("grad: causal attention (with and without dropout)", "[train][grad]") {
   set_threads(2);
   const int B = 2, T = 5, C = 6, H = 2;
