@@ -71,10 +71,12 @@ TEST_CASE("feeding thousands of tokens stays inside the arena", "[state]") {
       for (uint32_t l = 0; l < m.config.n_layer; ++l) {
         const size_t floats = layer_state_floats(m.config, l);
         // prev for every shift layer; + sum and its compensation with an
-        // average; K and V (T x C each) for attention; the average a for ema.
+        // average; K and V (T x C each) for attention; the average a for
+        // ema, a and prev (each carved in 16-byte units) for max-ema.
         const Mixer mx = m.config.mixers[l];
         const size_t want = mx == Mixer::attention ? 2 * T * C
                             : mixer_uses_avg(mx)    ? 3 * C
+                            : mx == Mixer::max_ema  ? 2 * ((C + 3) & ~size_t(3))
                                                     : C;
         CHECK(floats == want);
         CHECK(inside(s->layers[l], floats * 4, g.arena(), need));

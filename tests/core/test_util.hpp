@@ -64,6 +64,8 @@ inline std::vector<Variant> all_variants() {
       {"max/min-avg/min", {Mixer::max, Mixer::min_avg, Mixer::min}, 16, 2},
       {"ema", {Mixer::ema, Mixer::ema}, 20, 1},
       {"attention/ema", {Mixer::attention, Mixer::ema}, 24, 2},
+      {"max-ema", {Mixer::max_ema, Mixer::max_ema, Mixer::max_ema}, 16, 1},
+      {"max-ema/ema/max", {Mixer::max_ema, Mixer::ema, Mixer::max}, 24, 1},
   };
   for (const auto& l : layouts)
     for (int pe = 0; pe < 2; ++pe)

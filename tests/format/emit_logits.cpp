@@ -61,7 +61,7 @@ int write_models(const std::string& dir) {
                              {Mixer::attention, Mixer::min, Mixer::max, Mixer::min_avg});
   const Config nobias = make(40, 6, 20, 2, false, false, {Mixer::max, Mixer::attention});
   // Not window-limited: the EMAs run past T = 6 (their slowest rate is 2^-5).
-  const Config ema = make(40, 6, 20, 1, true, false, {Mixer::ema, Mixer::min, Mixer::ema});
+  const Config ema = make(40, 6, 20, 1, true, false, {Mixer::ema, Mixer::max_ema, Mixer::min});
   const auto cps = host::default_codepoints(40);
   const struct {
     const char* name;

@@ -235,7 +235,7 @@ TEST_CASE("grad: static multi-scale EMA mixers (ema, max-ema), through the regis
   const int B = 3, Tn = 9, C = 6;
   Config c;
   c.n_embd = C, c.block_size = 8, c.n_layer = 1;  // 5 scales: rates 2^-1 .. 2^-5
-  for (Mixer mx : {Mixer::ema}) {
+  for (Mixer mx : {Mixer::ema, Mixer::max_ema}) {
     INFO("mixer " << mixer_name(mx));
     c.mixers[0] = mx;
     const TrainMixer<double>& tm = find<double>(mx);
@@ -251,6 +251,11 @@ TEST_CASE("grad: static multi-scale EMA mixers (ema, max-ema), through the regis
     // Position 0 is h_0; a slowest-rate channel moves 2^-5 of the way at t = 1.
     for (int i = 0; i < C; ++i) CHECK(out[i] == h[i]);
     if (mx == Mixer::ema) CHECK(out[C + C - 1] == Approx(h[C - 1] + (h[C + C - 1] - h[C - 1]) / 32));
+    if (mx == Mixer::max_ema) {  // every argument is chosen somewhere
+      bool chose[3] = {};
+      for (uint8_t k : saved) chose[k] = true;
+      CHECK((chose[0] && chose[1] && chose[2]));
+    }
     std::vector<double> dh(B * Tn * C, 7.0);  // backward writes dh
     tm.backward(pass, h.data(), r.data(), dh.data(), nullptr, nullptr, nullptr);
     CHECK(max_rel_error(f, h.data(), h.size(), dh.data()) < kTol);

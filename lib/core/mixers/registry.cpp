@@ -14,7 +14,7 @@ extern const MixerDesc kEma, kMaxEma;                 // ema.cpp
 namespace {
 // In code order: find() indexes it by code.
 const MixerDesc* const kRegistry[] = {
-    &kMax, &kMin, &kMaxAvg, &kMinAvg, &kAttention, &kEma,
+    &kMax, &kMin, &kMaxAvg, &kMinAvg, &kAttention, &kEma, &kMaxEma,
 };
 }  // namespace
 

@@ -16,6 +16,7 @@ const TrainMixer<T>& find(Mixer code) {
   static const TrainMixer<T> registry[] = {
       shift_mixer<T>(Mixer::max), shift_mixer<T>(Mixer::min), shift_mixer<T>(Mixer::max_avg),
       shift_mixer<T>(Mixer::min_avg), attention_mixer<T>(), ema_mixer<T>(Mixer::ema),
+      ema_mixer<T>(Mixer::max_ema),
   };
   for (const TrainMixer<T>& m : registry)
     if (m.code == code) return m;
