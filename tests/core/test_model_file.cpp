@@ -154,6 +154,10 @@ TEST_CASE("write_model then parse_model round-trips config, vocabulary and tenso
           expect((p + "attn.wqkv").c_str(), w.wqkv, 3 * C, C);
           if (c.bias) expect((p + "attn.bqkv").c_str(), w.bqkv, 1, 3 * C);
         }
+        if (c.mixers[l] == Mixer::mingru) {
+          expect((p + "mingru.w").c_str(), w.wqkv, 2 * C, C);
+          if (c.bias) expect((p + "mingru.b").c_str(), w.bqkv, 1, 2 * C);
+        }
         expect((p + "wo").c_str(), w.wo, C, C);
         if (c.bias) expect((p + "wo.b").c_str(), w.bo, 1, C); else CHECK(w.bo == nullptr);
         expect((p + "ln2.w").c_str(), w.ln2_w, 1, C);

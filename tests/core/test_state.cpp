@@ -72,7 +72,7 @@ TEST_CASE("feeding thousands of tokens stays inside the arena", "[state]") {
         const size_t floats = layer_state_floats(m.config, l);
         // prev for every shift layer; + sum and its compensation with an
         // average; K and V (T x C each) for attention; the average a for
-        // ema, a and prev (each carved in 16-byte units) for max-ema.
+        // ema, a and prev (each carved in 16-byte units) for max-ema; s for mingru.
         const Mixer mx = m.config.mixers[l];
         const size_t want = mx == Mixer::attention ? 2 * T * C
                             : mixer_uses_avg(mx)    ? 3 * C

@@ -66,6 +66,8 @@ inline std::vector<Variant> all_variants() {
       {"attention/ema", {Mixer::attention, Mixer::ema}, 24, 2},
       {"max-ema", {Mixer::max_ema, Mixer::max_ema, Mixer::max_ema}, 16, 1},
       {"max-ema/ema/max", {Mixer::max_ema, Mixer::ema, Mixer::max}, 24, 1},
+      {"mingru", {Mixer::mingru, Mixer::mingru}, 20, 1},
+      {"mingru/attention/max-ema", {Mixer::mingru, Mixer::attention, Mixer::max_ema}, 16, 2},
   };
   for (const auto& l : layouts)
     for (int pe = 0; pe < 2; ++pe)

@@ -46,8 +46,8 @@ def fv(values):
 F_EPS = f(1e-5)
 
 # ---------------------------------------------------------------- file
-MIXERS = {0: 'max', 1: 'min', 2: 'max-avg', 3: 'min-avg', 4: 'attention', 5: 'ema', 6: 'max-ema'}
-INT8_NAMES = ('attn.wqkv', 'wo', 'fc1.w', 'fc2.w')
+MIXERS = {0: 'max', 1: 'min', 2: 'max-avg', 3: 'min-avg', 4: 'attention', 5: 'ema', 6: 'max-ema', 7: 'mingru'}
+INT8_NAMES = ('attn.wqkv', 'mingru.w', 'wo', 'fc1.w', 'fc2.w')
 
 
 class FormatError(Exception):
@@ -104,6 +104,10 @@ def canonical_tensors(cfg):
             out.append((p + 'attn.wqkv', 3 * C, C))
             if bias:
                 out.append((p + 'attn.bqkv', 1, 3 * C))
+        if mixer == 'mingru':
+            out.append((p + 'mingru.w', 2 * C, C))
+            if bias:
+                out.append((p + 'mingru.b', 1, 2 * C))
         out.append((p + 'wo', C, C))
         if bias:
             out.append((p + 'wo.b', 1, C))
@@ -352,6 +356,8 @@ class State:
                 ls['k'].append(qkv[C:2 * C])
                 ls['v'].append(qkv[2 * C:3 * C])
                 m = self.attention(q, ls['k'], ls['v'], cfg['H'])
+            elif mixer == 'mingru':
+                m = self.mingru(linear(self.w(p + 'mingru.w'), self.w(p + 'mingru.b'), h), ls)
             elif mixer in ('ema', 'max-ema'):
                 prev = h if self.window_len == 0 else ls['prev']
                 m = self.ema(mixer, h, prev, ls['a'], self.window_len == 0, cfg['T'])
@@ -392,6 +398,14 @@ class State:
                     v = a
             out.append(v)
         return out
+
+    @staticmethod
+    def mingru(u, ls):  # §6.6
+        C, s = len(u) // 2, ls['a']  # s starts at 0
+        for i in range(C):
+            z = f(1.0 / f(1.0 + exp32(-u[i])))
+            s[i] = f(f(f(1.0 - z) * s[i]) + f(z * u[C + i]))
+        return list(s)
 
     @staticmethod
     def ema(mixer, h, prev, a, first, T):  # §6.5
@@ -600,11 +614,13 @@ def main():
     run([args.causalgen, 'convert', '--model', w('hybrid.cgm'), '--out', w('hybrid-int8.cgm'),
          '--dtype', 'int8', '--group-size', '8'])
     run([args.causalgen, 'convert', '--model', w('nobias.cgm'), '--out', w('nobias-int8.cgm'), '--dtype', 'int8'])
+    run([args.causalgen, 'convert', '--model', w('mingru.cgm'), '--out', w('mingru-int8.cgm'),
+         '--dtype', 'int8', '--group-size', '8'])
     # The random models' windows are 8 and 6: their greedy text slides the window.
     cases = [(args.model, 'ROMEO:', 8), (w('shipped-int8.cgm'), 'ROMEO:', 8),
              (w('hybrid.cgm'), 'CAFE', 10), (w('hybrid-int8.cgm'), 'CAFE', 10),
              (w('nobias.cgm'), 'CAFE', 8), (w('nobias-int8.cgm'), 'CAFE', 8),
-             (w('ema.cgm'), 'CAFE', 10)]
+             (w('ema.cgm'), 'CAFE', 10), (w('mingru.cgm'), 'CAFE', 10), (w('mingru-int8.cgm'), 'CAFE', 10)]
     ok = all([check(args, path, prompt, n) for path, prompt, n in cases])
     ok = check_sampling(args, args.model, 'ROMEO:', 8, 1.2, 5, 0.9, 7) and ok
     ok = check_sampling(args, w('hybrid.cgm'), 'CAFE', 6, 1.5, 0, 0.6, 1337) and ok

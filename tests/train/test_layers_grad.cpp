@@ -262,6 +262,40 @@ TEST_CASE("grad: static multi-scale EMA mixers (ema, max-ema), through the regis
   }
 }
 
+TEST_CASE("grad: minGRU (input, W, bias), through the registry", "[train][grad]") {
+  set_threads(2);
+  const int B = 3, Tn = 8, C = 5, N = B * Tn;
+  Config c;
+  c.n_embd = C, c.block_size = Tn, c.n_layer = 1, c.mixers[0] = Mixer::mingru;
+  const TrainMixer<double>& tm = find<double>(Mixer::mingru);
+  std::vector<uint8_t> saved(tm.saved_bytes(c, B, Tn));
+  auto h = randn(N * C, 31), W = randn(2 * C * C, 32), b = randn(2 * C, 33), r = randn(N * C, 34);
+  const Pass<double> pass{&c, 0, B, Tn, W.data(), b.data(), saved.data(), 0.0f, 0, 0};
+  std::vector<double> out(N * C);
+  auto f = [&] {
+    tm.forward(pass, h.data(), out.data());
+    return dotv(out, r);
+  };
+  f();
+  // s_0 = z c (s_{-1} = 0), s_1 = (1 - z) s_0 + z c, from the rows of W h + b.
+  for (int t = 0; t < 2; ++t)
+    for (int i = 0; i < C; ++i) {
+      double u = b[i], cand = b[C + i];
+      for (int k = 0; k < C; ++k) {
+        u += W[i * C + k] * h[t * C + k];
+        cand += W[(C + i) * C + k] * h[t * C + k];
+      }
+      const double z = 1 / (1 + std::exp(-u));
+      const double before = t == 0 ? 0.0 : out[i];
+      CHECK(out[t * C + i] == Approx((1 - z) * before + z * cand).epsilon(1e-12));
+    }
+  std::vector<double> dh(N * C, 7.0), dW(W.size(), 0.0), db(b.size(), 0.0), scratch(N * 4 * C);
+  tm.backward(pass, h.data(), r.data(), dh.data(), dW.data(), db.data(), scratch.data());
+  CHECK(max_rel_error(f, h.data(), h.size(), dh.data()) < kTol);
+  CHECK(max_rel_error(f, W.data(), W.size(), dW.data()) < kTol);
+  CHECK(max_rel_error(f, b.data(), b.size(), db.data()) < kTol);
+}
+
 TEST_CASE("grad: causal attention (with and without dropout)", "[train][grad]") {
   set_threads(2);
   const int B = 2, T = 5, C = 6, H = 2;

@@ -15,7 +15,7 @@ constexpr uint32_t kMaxBlock = 1u << 16;
 // described once in the core's mixer registry (lib/core/mixers/registry.cpp).
 enum class Mixer : uint8_t {
   max = 0, min = 1, max_avg = 2, min_avg = 3, attention = 4,
-  ema = 5, max_ema = 6,
+  ema = 5, max_ema = 6, mingru = 7,
 };
 
 const char* mixer_name(Mixer m);                       // "max", "max-avg", ...; "?" if unknown

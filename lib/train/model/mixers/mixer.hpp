@@ -67,6 +67,15 @@ template <class T>
 void ema_mix_backward(const Config& c, Mixer mixer, T* dh, const T* dout, const uint8_t* sel,
                       int B, int Tn);
 
+// minGRU's recurrence over the window (lib/core/mixers/mingru.cpp). zc
+// (N x 2C) holds u = W h + b per row (gate input | candidate); in place, the
+// gate input becomes z = sigmoid(.). out (N x C) writes s_t, s_{-1} = 0.
+template <class T>
+void mingru_scan_forward(T* out, T* zc, int B, int Tn, int C);
+// du (N x 2C) writes dL/du from dout (N x C), zc and out as forward left them.
+template <class T>
+void mingru_scan_backward(T* du, const T* dout, const T* zc, const T* out, int B, int Tn, int C);
+
 // Causal multi-head attention. qkv (N x 3C): q, k, v in that order (nanoGPT's
 // split), head h owns channels [h*C/H, (h+1)*C/H) of each. Writes att
 // (B x H x T x T, softmax probabilities before dropout, 0 above the diagonal)
