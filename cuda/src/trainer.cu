@@ -434,8 +434,22 @@ std::string device_name() {
   return prop.name;
 }
 
+namespace {
+// The mixers this backend has kernels for (the shift family and attention);
+// the others train on the CPU until their kernels land here.
+bool has_kernels(Mixer m) {
+  return m == Mixer::attention || m == Mixer::max || m == Mixer::min || mixer_uses_avg(m);
+}
+}  // namespace
+
 std::unique_ptr<CudaBackend> create_backend(const train::BackendOptions& o, std::string* error) {
   const Config& c = o.model;
+  for (uint32_t l = 0; l < c.n_layer; ++l)
+    if (!has_kernels(c.mixers[l])) {
+      *error = std::string("the CUDA trainer has no kernels for mixer '") + mixer_name(c.mixers[l]) +
+               "' (layer " + std::to_string(l) + "): train it with --device cpu";
+      return nullptr;
+    }
   try {
     if (!device_available(error)) return nullptr;
     if (o.block_size < 1 || o.block_size > c.block_size || o.batch_size < 1) {
