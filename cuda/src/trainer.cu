@@ -488,6 +488,12 @@ std::unique_ptr<CudaBackend> make_backend(const Config& c, const train::BackendO
 
 std::unique_ptr<CudaBackend> create_backend(const train::BackendOptions& o, std::string* error) {
   const Config& c = o.model;
+  for (uint32_t l = 0; l < c.n_layer; ++l)
+    if (!mixers::find<float>(c.mixers[l])) {  // kernels land here after the CPU trainer's
+      *error = std::string("the CUDA trainer has no kernels for mixer '") + mixer_name(c.mixers[l]) +
+               "' (layer " + std::to_string(l) + "): train it with --device cpu";
+      return nullptr;
+    }
   try {
     if (!device_available(error)) return nullptr;
     if (o.block_size < 1 || o.block_size > c.block_size || o.batch_size < 1) {

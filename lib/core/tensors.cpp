@@ -38,6 +38,7 @@ uint32_t size_of(const Config& c, Dim d) {
   switch (d) {
     case Dim::one: return 1;
     case Dim::C: return c.n_embd;
+    case Dim::C2: return 2 * c.n_embd;
     case Dim::C3: return 3 * c.n_embd;
     case Dim::C4: return 4 * c.n_embd;
     case Dim::V: return c.vocab_size;

@@ -154,6 +154,10 @@ TEST_CASE("write_model then parse_model round-trips config, vocabulary and tenso
           expect((p + "attn.wqkv").c_str(), w.wqkv, 3 * C, C);
           if (c.bias) expect((p + "attn.bqkv").c_str(), w.bqkv, 1, 3 * C);
         }
+        if (c.mixers[l] == Mixer::mingru) {
+          expect((p + "mingru.w").c_str(), w.wqkv, 2 * C, C);
+          if (c.bias) expect((p + "mingru.b").c_str(), w.bqkv, 1, 2 * C);
+        }
         expect((p + "wo").c_str(), w.wo, C, C);
         if (c.bias) expect((p + "wo.b").c_str(), w.bo, 1, C); else CHECK(w.bo == nullptr);
         expect((p + "ln2.w").c_str(), w.ln2_w, 1, C);
@@ -311,7 +315,8 @@ TEST_CASE("absurd dimensions and flags give bad_config", "[model_file][corrupt]"
   expect_status(Status::bad_config, [](Bytes& b) { put_u32(b, kHeads, 0); });
   expect_status(Status::bad_config, [](Bytes& b) { put_u32(b, kHeads, 32); });  // more heads than channels
   expect_status(Status::bad_config, [](Bytes& b) { put_u32(b, kFlags, 4); });
-  expect_status(Status::bad_config, [](Bytes& b) { b[get_u32(b, kMixersOff) + 1] = 5; });
+  // The first code past the registry's, and the largest.
+  expect_status(Status::bad_config, [](Bytes& b) { b[get_u32(b, kMixersOff) + 1] = uint8_t(mixer_count()); });
   expect_status(Status::bad_config, [](Bytes& b) { b[get_u32(b, kMixersOff)] = 0xFF; });
 }
 

@@ -76,6 +76,10 @@ std::vector<double> reference_forward(const Config& c, const std::vector<float>&
       L.wqkv = rd.take(3 * C, C);
       if (c.bias) L.bqkv = rd.take(1, 3 * C);
     }
+    if (c.mixers[l] == Mixer::mingru) {  // W (2C x C): gate rows, then candidate rows
+      L.wqkv = rd.take(2 * C, C);
+      if (c.bias) L.bqkv = rd.take(1, 2 * C);
+    }
     L.wo = rd.take(C, C);
     if (c.bias) L.bo = rd.take(1, C);
     L.ln2_w = rd.take(1, C);
@@ -125,6 +129,28 @@ std::vector<double> reference_forward(const Config& c, const std::vector<float>&
             m[t][hd * hs + i] = acc;
           }
         }
+    } else if (mx == Mixer::mingru) {
+      Vec s(C, 0.0);  // s_{-1} = 0
+      for (size_t t = 0; t < n; ++t) {
+        const Vec u = linear(L.wqkv, L.bqkv, h[t], 2 * C);
+        for (size_t i = 0; i < C; ++i) {
+          const double z = 1.0 / (1.0 + std::exp(-u[i]));
+          s[i] = (1 - z) * s[i] + z * u[C + i];
+          m[t][i] = s[i];
+        }
+      }
+    } else if (mx == Mixer::ema || mx == Mixer::max_ema) {
+      // Channel i's rate 2^-k, k = 1 + floor(i S / C), S = ceil(log2 T) + 2.
+      const double S = std::ceil(std::log2(double(T))) + 2;
+      Vec a(C);
+      for (size_t t = 0; t < n; ++t) {
+        const Vec& prev = h[t == 0 ? 0 : t - 1];
+        for (size_t i = 0; i < C; ++i) {
+          const double w = std::pow(2.0, -(1 + std::floor(double(i) * S / double(C))));
+          a[i] = t == 0 ? h[t][i] : (1 - w) * a[i] + w * h[t][i];
+          m[t][i] = mx == Mixer::ema ? a[i] : std::max({h[t][i], prev[i], a[i]});
+        }
+      }
     } else {
       Vec sum(C, 0.0);
       for (size_t t = 0; t < n; ++t) {

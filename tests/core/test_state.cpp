@@ -71,9 +71,13 @@ TEST_CASE("feeding thousands of tokens stays inside the arena", "[state]") {
       for (uint32_t l = 0; l < m.config.n_layer; ++l) {
         const size_t floats = layer_state_floats(m.config, l);
         // prev for every shift layer; + sum and its compensation with an
-        // average; K and V (T x C each) for attention.
-        const size_t want = m.config.mixers[l] == Mixer::attention ? 2 * T * C
-                            : mixer_uses_avg(m.config.mixers[l]) ? 3 * C : C;
+        // average; K and V (T x C each) for attention; the average a for
+        // ema, a and prev (each carved in 16-byte units) for max-ema; s for mingru.
+        const Mixer mx = m.config.mixers[l];
+        const size_t want = mx == Mixer::attention ? 2 * T * C
+                            : mixer_uses_avg(mx)    ? 3 * C
+                            : mx == Mixer::max_ema  ? 2 * ((C + 3) & ~size_t(3))
+                                                    : C;
         CHECK(floats == want);
         CHECK(inside(s->layers[l], floats * 4, g.arena(), need));
       }
@@ -220,4 +224,46 @@ TEST_CASE("Kahan running mean inside a model over 1e6 characters", "[state][kaha
     INFO("channel " << i << " mean " << mean << " got " << got);
     CHECK(std::fabs(got - mean) <= 2e-7 * std::fabs(mean) + 1e-9);
   }
+}
+
+TEST_CASE("EMA: the step form does not drift over 1e5 positions", "[state][ema]") {
+  // T = 64, C = 8: two channels per scale, rates 2^-1 .. 2^-8 (ema_scales 8).
+  constexpr uint32_t C = 8;
+  constexpr uint64_t N = 100000;
+  static Model model;  // the step reads only the config
+  model.config.n_embd = C;
+  model.config.block_size = 64;
+  REQUIRE(ema_scales(model.config) == 8);
+  CHECK(ema_rate_log2(model.config, 0) == 1);
+  CHECK(ema_rate_log2(model.config, C - 1) == 8);
+  float state[C] = {}, m[C];
+  double ref[C] = {};
+  double worst_early = 0, worst_late = 0;
+  uint64_t x = 999;
+  for (uint64_t t = 0; t < N; ++t) {
+    float h[C];
+    for (uint32_t i = 0; i < C; ++i) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      h[i] = 100.0f + float(int32_t(x >> 40) - (1 << 23)) / float(1 << 23);  // 100 +- 1
+      const double w = std::ldexp(1.0, -int(ema_rate_log2(model.config, i)));
+      ref[i] = t == 0 ? h[i] : ref[i] + w * (h[i] - ref[i]);
+    }
+    causalgen::mixers::find(Mixer::ema)->step({&model, 0, h, t, state, nullptr, nullptr, m});
+    for (uint32_t i = 0; i < C; ++i) {
+      REQUIRE(m[i] == state[i]);  // ema outputs its average
+      const double err = std::fabs(double(m[i]) - ref[i]);
+      (t < 1000 ? worst_early : worst_late) = std::max(t < 1000 ? worst_early : worst_late, err);
+    }
+  }
+  // The update contracts, so rounding errors stay bounded by about
+  // ulp(100) / w (2^-17 * 2^8 = 2e-3 for the slowest channel) and do not grow.
+  INFO("worst |error| in the first 1000 positions " << worst_early << ", after " << worst_late);
+  CHECK(worst_late <= 2e-3);
+  CHECK(worst_late <= 2 * worst_early + 1e-6);
+  // A constant input is a fixed point: the average is exactly the input.
+  float c_state[C] = {}, h[C];
+  for (uint32_t i = 0; i < C; ++i) h[i] = 0.1f * float(i + 1);
+  for (uint64_t t = 0; t < N; ++t)
+    causalgen::mixers::find(Mixer::ema)->step({&model, 0, h, t, c_state, nullptr, nullptr, m});
+  CHECK(bits_equal(c_state, h, C));
 }

@@ -79,8 +79,10 @@ TEST_CASE("tensor table: roles, kinds and the offsets by role agree with the lis
 }
 
 TEST_CASE("mixer registry: names, codes and parse round trip", "[tensors][mixers]") {
-  const char* names[] = {"max", "min", "max-avg", "min-avg", "attention"};
-  for (uint32_t code = 0; code < 5; ++code) {
+  const char* names[] = {"max", "min", "max-avg", "min-avg", "attention", "ema", "max-ema", "mingru"};
+  const uint32_t n = sizeof names / sizeof names[0];
+  CHECK(mixer_count() == n);
+  for (uint32_t code = 0; code < n; ++code) {
     const Mixer m = static_cast<Mixer>(code);
     REQUIRE(mixers::find(m) != nullptr);
     CHECK(std::string(mixer_name(m)) == names[code]);
@@ -88,7 +90,8 @@ TEST_CASE("mixer registry: names, codes and parse round trip", "[tensors][mixers
     REQUIRE(parse_mixer(names[code], &back));
     CHECK(back == m);
   }
-  CHECK(mixers::find(static_cast<Mixer>(5)) == nullptr);
+  CHECK(mixers::find(static_cast<Mixer>(n)) == nullptr);
+  CHECK(mixers::find(static_cast<Mixer>(255)) == nullptr);
   Mixer unused;
   CHECK_FALSE(parse_mixer("maximum", &unused));
   CHECK(mixer_window_limited(Mixer::attention));

@@ -62,6 +62,12 @@ inline std::vector<Variant> all_variants() {
       {"attention", {Mixer::attention, Mixer::attention}, 32, 4},
       {"attention/max-avg", {Mixer::attention, Mixer::max_avg, Mixer::attention}, 24, 3},
       {"max/min-avg/min", {Mixer::max, Mixer::min_avg, Mixer::min}, 16, 2},
+      {"ema", {Mixer::ema, Mixer::ema}, 20, 1},
+      {"attention/ema", {Mixer::attention, Mixer::ema}, 24, 2},
+      {"max-ema", {Mixer::max_ema, Mixer::max_ema, Mixer::max_ema}, 16, 1},
+      {"max-ema/ema/max", {Mixer::max_ema, Mixer::ema, Mixer::max}, 24, 1},
+      {"mingru", {Mixer::mingru, Mixer::mingru}, 20, 1},
+      {"mingru/attention/max-ema", {Mixer::mingru, Mixer::attention, Mixer::max_ema}, 16, 2},
   };
   for (const auto& l : layouts)
     for (int pe = 0; pe < 2; ++pe)

@@ -309,8 +309,13 @@ TEMPLATE_TEST_CASE("cuda kernel: merge heads (forward, backward) follows the CPU
   require_close("dy", from_act<A>(d_dy.get()), dy, {0.0, 0.0});
 }
 
-TEMPLATE_TEST_CASE("cuda mixer registry: every mixer of the core has a descriptor under its "
-                   "code, sized for the arrays its launchers carve",
+// The core's mixers that have no CUDA kernels yet (issue 13's new mixers
+// train on the CPU; `--device cuda` refuses them by name). When a kernel
+// lands, its mixer leaves this list and the case below asks for its sizes.
+constexpr Mixer kNoCudaKernelsYet[] = {Mixer::ema, Mixer::max_ema, Mixer::mingru};
+
+TEMPLATE_TEST_CASE("cuda mixer registry: every mixer of the core but those listed as waiting has "
+                   "a descriptor under its code, sized for the arrays its launchers carve",
                    "[cuda][registry]", float, __nv_bfloat16) {
   using A = TestType;
   INFO(Act<A>::name);
@@ -321,6 +326,11 @@ TEMPLATE_TEST_CASE("cuda mixer registry: every mixer of the core has a descripto
     const Mixer code = mixer_at(i);
     INFO("mixer " << mixer_name(code));
     const cuda::mixers::CudaMixer<A>* m = cuda::mixers::find<A>(code);
+    if (std::find(std::begin(kNoCudaKernelsYet), std::end(kNoCudaKernelsYet), code) !=
+        std::end(kNoCudaKernelsYet)) {
+      CHECK(m == nullptr);
+      continue;
+    }
     REQUIRE(m != nullptr);
     CHECK(m->code == code);
     CHECK(m->forward != nullptr);

@@ -5,8 +5,9 @@
 //                                    (which round-trips a float exactly)
 //   emit_logits models DIR           writes random models with what the
 //                                    shipped one lacks: attention, position
-//                                    embedding, min/max/min-avg, no bias, and
-//                                    widths that are not multiples of 8
+//                                    embedding, min/max/min-avg, the EMA
+//                                    mixers, no bias, and widths that are
+//                                    not multiples of 8
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -59,12 +60,15 @@ int write_models(const std::string& dir) {
   const Config hybrid = make(40, 8, 32, 4, true, true,
                              {Mixer::attention, Mixer::min, Mixer::max, Mixer::min_avg});
   const Config nobias = make(40, 6, 20, 2, false, false, {Mixer::max, Mixer::attention});
+  // Not window-limited: the EMAs run past T = 6 (their slowest rate is 2^-5).
+  const Config ema = make(40, 6, 20, 1, true, false, {Mixer::ema, Mixer::max_ema, Mixer::min});
+  const Config mingru = make(40, 6, 20, 1, true, false, {Mixer::mingru, Mixer::max, Mixer::mingru});
   const auto cps = host::default_codepoints(40);
   const struct {
     const char* name;
     const Config& c;
     uint64_t seed;
-  } models[] = {{"hybrid.cgm", hybrid, 3}, {"nobias.cgm", nobias, 4}};
+  } models[] = {{"hybrid.cgm", hybrid, 3}, {"nobias.cgm", nobias, 4}, {"ema.cgm", ema, 5}, {"mingru.cgm", mingru, 6}};
   for (const auto& m : models) {
     const auto bytes = host::make_model_file(m.c, cps, host::random_parameters(m.c, m.seed, 0.5f, 0.2f, 0.1f));
     std::ofstream f(dir + "/" + m.name, std::ios::binary);

@@ -46,8 +46,8 @@ def fv(values):
 F_EPS = f(1e-5)
 
 # ---------------------------------------------------------------- file
-MIXERS = {0: 'max', 1: 'min', 2: 'max-avg', 3: 'min-avg', 4: 'attention'}
-INT8_NAMES = ('attn.wqkv', 'wo', 'fc1.w', 'fc2.w')
+MIXERS = {0: 'max', 1: 'min', 2: 'max-avg', 3: 'min-avg', 4: 'attention', 5: 'ema', 6: 'max-ema', 7: 'mingru'}
+INT8_NAMES = ('attn.wqkv', 'mingru.w', 'wo', 'fc1.w', 'fc2.w')
 
 
 class FormatError(Exception):
@@ -104,6 +104,10 @@ def canonical_tensors(cfg):
             out.append((p + 'attn.wqkv', 3 * C, C))
             if bias:
                 out.append((p + 'attn.bqkv', 1, 3 * C))
+        if mixer == 'mingru':
+            out.append((p + 'mingru.w', 2 * C, C))
+            if bias:
+                out.append((p + 'mingru.b', 1, 2 * C))
         out.append((p + 'wo', C, C))
         if bias:
             out.append((p + 'wo.b', 1, C))
@@ -331,7 +335,8 @@ class State:
     def reset(self):
         C = self.cfg['C']
         self.window_len = 0
-        self.layers = [dict(prev=None, sum=[0.0] * C, comp=[0.0] * C, k=[], v=[]) for _ in self.cfg['mixers']]
+        self.layers = [dict(prev=None, sum=[0.0] * C, comp=[0.0] * C, a=[0.0] * C, k=[], v=[])
+                       for _ in self.cfg['mixers']]
 
     def w(self, name):
         return self.t.get(name)
@@ -355,6 +360,12 @@ class State:
                 ls['k'].append(qkv[C:2 * C])
                 ls['v'].append(qkv[2 * C:3 * C])
                 m = self.attention(q, ls['k'], ls['v'], cfg['H'])
+            elif mixer == 'mingru':
+                m = self.mingru(linear(self.w(p + 'mingru.w'), self.w(p + 'mingru.b'), h), ls)
+            elif mixer in ('ema', 'max-ema'):
+                prev = h if self.window_len == 0 else ls['prev']
+                m = self.ema(mixer, h, prev, ls['a'], self.window_len == 0, cfg['T'])
+                ls['prev'] = h
             else:
                 prev = h if self.window_len == 0 else ls['prev']
                 m = self.shift(mixer, h, prev, ls, self.window_len + 1)
@@ -389,6 +400,33 @@ class State:
                     v = prev[i]
                 if a < v:
                     v = a
+            out.append(v)
+        return out
+
+    @staticmethod
+    def mingru(u, ls):  # §6.6
+        C, s = len(u) // 2, ls['a']  # s starts at 0
+        for i in range(C):
+            z = f(1.0 / f(1.0 + exp32(-u[i])))
+            s[i] = f(f(f(1.0 - z) * s[i]) + f(z * u[C + i]))
+        return list(s)
+
+    @staticmethod
+    def ema(mixer, h, prev, a, first, T):  # §6.5
+        C, S = len(h), 2
+        while (1 << (S - 2)) < T:
+            S += 1
+        out = []
+        for i, hi in enumerate(h):
+            w = 2.0 ** -(1 + i * S // C)
+            a[i] = hi if first else f(a[i] + f(w * f(hi - a[i])))
+            v = a[i]
+            if mixer == 'max-ema':
+                v = hi
+                if prev[i] > v:
+                    v = prev[i]
+                if a[i] > v:
+                    v = a[i]
             out.append(v)
         return out
 
@@ -580,10 +618,13 @@ def main():
     run([args.causalgen, 'convert', '--model', w('hybrid.cgm'), '--out', w('hybrid-int8.cgm'),
          '--dtype', 'int8', '--group-size', '8'])
     run([args.causalgen, 'convert', '--model', w('nobias.cgm'), '--out', w('nobias-int8.cgm'), '--dtype', 'int8'])
+    run([args.causalgen, 'convert', '--model', w('mingru.cgm'), '--out', w('mingru-int8.cgm'),
+         '--dtype', 'int8', '--group-size', '8'])
     # The random models' windows are 8 and 6: their greedy text slides the window.
     cases = [(args.model, 'ROMEO:', 8), (w('shipped-int8.cgm'), 'ROMEO:', 8),
              (w('hybrid.cgm'), 'CAFE', 10), (w('hybrid-int8.cgm'), 'CAFE', 10),
-             (w('nobias.cgm'), 'CAFE', 8), (w('nobias-int8.cgm'), 'CAFE', 8)]
+             (w('nobias.cgm'), 'CAFE', 8), (w('nobias-int8.cgm'), 'CAFE', 8),
+             (w('ema.cgm'), 'CAFE', 10), (w('mingru.cgm'), 'CAFE', 10), (w('mingru-int8.cgm'), 'CAFE', 10)]
     ok = all([check(args, path, prompt, n) for path, prompt, n in cases])
     ok = check_sampling(args, args.model, 'ROMEO:', 8, 1.2, 5, 0.9, 7) and ok
     ok = check_sampling(args, w('hybrid.cgm'), 'CAFE', 6, 1.5, 0, 0.6, 1337) and ok

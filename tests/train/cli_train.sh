@@ -55,6 +55,13 @@ else
   echo "FAIL --device cuda: exit $rc, stderr:"; cat "$dir/stderr"; fails=$((fails + 1))
 fi
 
+# A mixer the CUDA backend has no kernels for: one message naming it (where the
+# backend library is built; without it, the missing library's message), exit 1.
+pattern="^causalgen: error: --device cuda: "
+[[ -f $(dirname "$exe")/libcausalgen_cuda_backend.so ]] && pattern="no kernels for mixer 'mingru' (layer 1)"
+expect_error "--device cuda with a CPU-only mixer" "$pattern" train --data "$dir/text.txt" --out "$dir/gpu2" \
+  "${small[@]}" --mixer max,mingru --max-iters 2 --quiet --device cuda
+
 # A JSON config is used (and its keys show in config.json).
 printf '{"base": "tiny", "n_layer": 2, "n_embd": 32, "block_size": 16, "batch_size": 4, "max_iters": 6, "eval_interval": 3, "eval_iters": 2, "mixer": ["max-avg", "attention"], "threads": 1}' > "$dir/good.json"
 if "$exe" train --data "$dir/text.txt" --out "$dir/json" --config "$dir/good.json" --quiet &&

@@ -230,6 +230,72 @@ TEST_CASE("grad: shift mixer ties go to the first argument (h_t, h_{t-1}, a_t)",
   CHECK(o2[1] == 2.0);
 }
 
+TEST_CASE("grad: static multi-scale EMA mixers (ema, max-ema), through the registry", "[train][grad]") {
+  set_threads(2);
+  const int B = 3, Tn = 9, C = 6;
+  Config c;
+  c.n_embd = C, c.block_size = 8, c.n_layer = 1;  // 5 scales: rates 2^-1 .. 2^-5
+  for (Mixer mx : {Mixer::ema, Mixer::max_ema}) {
+    INFO("mixer " << mixer_name(mx));
+    c.mixers[0] = mx;
+    const TrainMixer<double>& tm = find<double>(mx);
+    std::vector<uint8_t> saved(tm.saved_bytes(c, B, Tn) + 1);
+    const Pass<double> pass{&c, 0, B, Tn, nullptr, nullptr, saved.data(), 0.0f, 0, 0};
+    auto h = randn(B * Tn * C, 21 + int(mx)), r = randn(B * Tn * C, 4);
+    std::vector<double> out(B * Tn * C);
+    auto f = [&] {
+      tm.forward(pass, h.data(), out.data());
+      return dotv(out, r);
+    };
+    f();
+    // Position 0 is h_0; a slowest-rate channel moves 2^-5 of the way at t = 1.
+    for (int i = 0; i < C; ++i) CHECK(out[i] == h[i]);
+    if (mx == Mixer::ema) CHECK(out[C + C - 1] == Approx(h[C - 1] + (h[C + C - 1] - h[C - 1]) / 32));
+    if (mx == Mixer::max_ema) {  // every argument is chosen somewhere
+      bool chose[3] = {};
+      for (uint8_t k : saved) chose[k] = true;
+      CHECK((chose[0] && chose[1] && chose[2]));
+    }
+    std::vector<double> dh(B * Tn * C, 7.0);  // backward writes dh
+    tm.backward(pass, h.data(), r.data(), dh.data(), nullptr, nullptr, nullptr);
+    CHECK(max_rel_error(f, h.data(), h.size(), dh.data()) < kTol);
+  }
+}
+
+TEST_CASE("grad: minGRU (input, W, bias), through the registry", "[train][grad]") {
+  set_threads(2);
+  const int B = 3, Tn = 8, C = 5, N = B * Tn;
+  Config c;
+  c.n_embd = C, c.block_size = Tn, c.n_layer = 1, c.mixers[0] = Mixer::mingru;
+  const TrainMixer<double>& tm = find<double>(Mixer::mingru);
+  std::vector<uint8_t> saved(tm.saved_bytes(c, B, Tn));
+  auto h = randn(N * C, 31), W = randn(2 * C * C, 32), b = randn(2 * C, 33), r = randn(N * C, 34);
+  const Pass<double> pass{&c, 0, B, Tn, W.data(), b.data(), saved.data(), 0.0f, 0, 0};
+  std::vector<double> out(N * C);
+  auto f = [&] {
+    tm.forward(pass, h.data(), out.data());
+    return dotv(out, r);
+  };
+  f();
+  // s_0 = z c (s_{-1} = 0), s_1 = (1 - z) s_0 + z c, from the rows of W h + b.
+  for (int t = 0; t < 2; ++t)
+    for (int i = 0; i < C; ++i) {
+      double u = b[i], cand = b[C + i];
+      for (int k = 0; k < C; ++k) {
+        u += W[i * C + k] * h[t * C + k];
+        cand += W[(C + i) * C + k] * h[t * C + k];
+      }
+      const double z = 1 / (1 + std::exp(-u));
+      const double before = t == 0 ? 0.0 : out[i];
+      CHECK(out[t * C + i] == Approx((1 - z) * before + z * cand).epsilon(1e-12));
+    }
+  std::vector<double> dh(N * C, 7.0), dW(W.size(), 0.0), db(b.size(), 0.0), scratch(N * 4 * C);
+  tm.backward(pass, h.data(), r.data(), dh.data(), dW.data(), db.data(), scratch.data());
+  CHECK(max_rel_error(f, h.data(), h.size(), dh.data()) < kTol);
+  CHECK(max_rel_error(f, W.data(), W.size(), dW.data()) < kTol);
+  CHECK(max_rel_error(f, b.data(), b.size(), db.data()) < kTol);
+}
+
 TEST_CASE("grad: causal attention (with and without dropout)", "[train][grad]") {
   set_threads(2);
   const int B = 2, T = 5, C = 6, H = 2;

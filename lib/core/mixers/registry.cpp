@@ -9,11 +9,13 @@ namespace causalgen::mixers {
 // The descriptors, each defined in its mixer's file.
 extern const MixerDesc kMax, kMin, kMaxAvg, kMinAvg;  // shift.cpp
 extern const MixerDesc kAttention;                    // attention.cpp
+extern const MixerDesc kEma, kMaxEma;                 // ema.cpp
+extern const MixerDesc kMinGru;                       // mingru.cpp
 
 namespace {
 // In code order: find() indexes it by code.
 const MixerDesc* const kRegistry[] = {
-    &kMax, &kMin, &kMaxAvg, &kMinAvg, &kAttention,
+    &kMax, &kMin, &kMaxAvg, &kMinAvg, &kAttention, &kEma, &kMaxEma, &kMinGru,
 };
 }  // namespace
 

@@ -13,7 +13,10 @@ constexpr uint32_t kMaxBlock = 1u << 16;
 
 // A layer's token mixer: the value is its code in the model file. Each one is
 // described once in the core's mixer registry (lib/core/mixers/registry.cpp).
-enum class Mixer : uint8_t { max = 0, min = 1, max_avg = 2, min_avg = 3, attention = 4 };
+enum class Mixer : uint8_t {
+  max = 0, min = 1, max_avg = 2, min_avg = 3, attention = 4,
+  ema = 5, max_ema = 6, mingru = 7,
+};
 
 const char* mixer_name(Mixer m);                       // "max", "max-avg", ...; "?" if unknown
 bool parse_mixer(const char* s, Mixer* out);           // inverse of mixer_name
@@ -45,6 +48,13 @@ struct Config {
 };
 
 Status validate_config(const Config& c, Error* err);
+
+// The static multi-scale EMA of the ema mixers (docs/model-format.md §6.5):
+// channel i of a layer moves toward h by the weight 2^-k per position, k =
+// ema_rate_log2(c, i), from 1 (half-life one position) to ema_scales(c)
+// (half-life about 2.8 T), the channels split into that many equal groups.
+uint32_t ema_scales(const Config& c);
+uint32_t ema_rate_log2(const Config& c, uint32_t channel);
 
 // The named configurations of DESIGN.md (shape only; vocab_size left 0).
 // name: "tiny" (4x128, T=64) or "small" (6x384, T=256). All layers get `mixer`.

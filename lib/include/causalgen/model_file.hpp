@@ -35,7 +35,8 @@
 //                   working on several rows load their scales together.
 //         nbytes = align64(rows*cols) + 4*rows*ng; W[r][c] ~ value * scale[c/G][r].
 //         Only the weight matrices (TensorKind::matrix in tensors.hpp: wte, wpe,
-//         l*.attn.wqkv, l*.wo, l*.fc1.w, l*.fc2.w) may be int8; LayerNorm
+//         the mixers' matrices (l*.attn.wqkv, l*.mingru.w), l*.wo, l*.fc1.w,
+//         l*.fc2.w) may be int8; LayerNorm
 //         weights and biases stay f32. Scales must
 //         be finite and >= 0. This reader needs every int8 tensor of a file
 //         to use the same group size (the writer always does).

@@ -42,7 +42,7 @@ enum class TensorKind : uint8_t {
 };
 
 // One row of the tensor table, shapes in units of the config's sizes.
-enum class Dim : uint8_t { one, C, C3, C4, V, T };
+enum class Dim : uint8_t { one, C, C2, C3, C4, V, T };
 struct TensorRow {
   TensorRole role;
   const char* name;    // per-layer rows: the suffix after "l<i>."

@@ -54,6 +54,28 @@ void shift_mix_forward(Mixer mixer, T* out, uint8_t* sel, const T* h, int B, int
 template <class T>
 void shift_mix_backward(T* dh, const T* dout, const uint8_t* sel, int B, int Tn, int C);
 
+// Static multi-scale EMA over h (N x C), per sequence and channel
+// (lib/core/mixers/ema.cpp): a_0 = h_0, a_t = a_{t-1} + w_i (h_t - a_{t-1}),
+// w_i = 2^-ema_rate_log2(c, i). ema: m_t = a_t. max-ema: m_t = max(h_t,
+// h_{t-1}, a_t), h_{-1} := h_0, with sel (N x C) as the shift mixers' (0 = h_t,
+// 1 = h_{t-1}, 2 = a_t; ties to the first); ema leaves sel untouched.
+template <class T>
+void ema_mix_forward(const Config& c, Mixer mixer, T* out, uint8_t* sel, const T* h, int B,
+                     int Tn);
+// dh (N x C) writes.
+template <class T>
+void ema_mix_backward(const Config& c, Mixer mixer, T* dh, const T* dout, const uint8_t* sel,
+                      int B, int Tn);
+
+// minGRU's recurrence over the window (lib/core/mixers/mingru.cpp). zc
+// (N x 2C) holds u = W h + b per row (gate input | candidate); in place, the
+// gate input becomes z = sigmoid(.). out (N x C) writes s_t, s_{-1} = 0.
+template <class T>
+void mingru_scan_forward(T* out, T* zc, int B, int Tn, int C);
+// du (N x 2C) writes dL/du from dout (N x C), zc and out as forward left them.
+template <class T>
+void mingru_scan_backward(T* du, const T* dout, const T* zc, const T* out, int B, int Tn, int C);
+
 // Causal multi-head attention. qkv (N x 3C): q, k, v in that order (nanoGPT's
 // split), head h owns channels [h*C/H, (h+1)*C/H) of each. Writes att
 // (B x H x T x T, softmax probabilities before dropout, 0 above the diagonal)
