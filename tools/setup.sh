@@ -3,6 +3,9 @@
 #   tools/setup.sh          what the library, CLI and trainer need
 #   tools/setup.sh --all    also what the whole test suite needs (clang for the
 #                           fuzzer, Emscripten, Chromium, arm-none-eabi, QEMU, Node)
+#   tools/setup.sh --torch  also PyTorch, for the test that compares the trainer
+#                           with nanoGPT's model (it skips without; 167 packages,
+#                           145 MB download, about 5 minutes: docs/trainer.md)
 # Packages already installed are skipped, so running it again is cheap.
 set -euo pipefail
 
@@ -13,7 +16,13 @@ extra=(clang libclang-rt-14-dev emscripten chromium chromium-driver
        gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm)
 
 want=("${base[@]}")
-[[ "${1:-}" == "--all" ]] && want+=("${extra[@]}")
+for arg in "$@"; do
+  case "$arg" in
+    --all) want+=("${extra[@]}") ;;
+    --torch) want+=(python3-torch) ;;
+    *) echo "setup: unknown option $arg (--all, --torch)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${want[@]}"; do
