@@ -5,6 +5,8 @@
 #                           fuzzer, Emscripten, Chromium, arm-none-eabi, QEMU, Node,
 #                           Python's numpy, pytest, venv, setuptools, pip and torch
 #                           for python/ and causalgen-import-nanogpt)
+#   tools/setup.sh --torch  only PyTorch besides the base (the test that compares
+#                           the trainer with nanoGPT's model skips without it)
 # Packages already installed are skipped, so running it again is cheap.
 set -euo pipefail
 
@@ -17,7 +19,13 @@ extra=(clang libclang-rt-14-dev emscripten chromium chromium-driver
        python3-torch)
 
 want=("${base[@]}")
-[[ "${1:-}" == "--all" ]] && want+=("${extra[@]}")
+for arg in "$@"; do
+  case "$arg" in
+    --all) want+=("${extra[@]}") ;;
+    --torch) want+=(python3-torch) ;;
+    *) echo "setup: unknown option $arg (--all, --torch)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${want[@]}"; do

@@ -10,7 +10,7 @@ namespace causalgen::kernels {
 
 float exp_f32(float x);
 float tanh_f32(float x);
-float gelu(float x);  // tanh approximation, as nanoGPT
+float gelu(float x);  // tanh approximation (GPT-2, llm.c; nanoGPT uses erf: docs/trainer.md)
 // x[i] = gelu(x[i]) for i < n, the same bits (vectorized where the target has SIMD).
 void gelu_inplace(float* x, uint32_t n);
 
