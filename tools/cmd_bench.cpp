@@ -37,27 +37,67 @@ double flops_per_char(const Config& c, uint64_t w) {
   return f;
 }
 
+// The model to measure: --model's file, or random weights of a named shape.
+bool load_bench_model(const BenchOptions& o, host::LoadedModel* lm, std::string* label,
+                      std::string* err) {
+  if (!o.model.empty()) {
+    *label = o.model;
+    return host::load_model(o.model, lm, err);
+  }
+  Mixer mx;
+  if (!parse_mixer(o.mixer.c_str(), &mx)) return *err = "unknown mixer '" + o.mixer + "'", false;
+  Config c;
+  if (!named_config(o.shape.c_str(), mx, &c))
+    return *err = "unknown shape '" + o.shape + "' (tiny, small)", false;
+  c.vocab_size = o.vocab;
+  const std::vector<uint8_t> file = host::make_model_file(
+      c, host::default_codepoints(c.vocab_size), host::random_parameters(c, o.seed));
+  lm->bytes = host::aligned_bytes(file.size());
+  std::copy(file.begin(), file.end(), lm->bytes.data.get());
+  Error e;
+  if (parse_model(lm->bytes.data.get(), lm->bytes.size, &lm->model, &e) != Status::ok)
+    return *err = e.message, false;
+  *label = o.shape + " " + o.mixer + " (random weights)";
+  return true;
+}
+
+void print_bench_header(const std::string& label, const Config& c) {
+  std::printf("model: %s\n", label.c_str());
+  std::printf("shape: %u layers x %u, vocab %u, mixers", c.n_layer, c.n_embd, c.vocab_size);
+  for (uint32_t l = 0; l < c.n_layer; ++l) std::printf(" %s", mixer_name(c.mixers[l]));
+  std::printf(", %llu parameters, single thread\n\n", static_cast<unsigned long long>(c.parameter_count()));
+  std::printf("| position | chars/s | GFLOP/s | state bytes |\n|---:|---:|---:|---:|\n");
+}
+
+// Characters per second at position p (the state already there): runs of up
+// to 16 characters from p, restoring a snapshot of the state (one memcpy of
+// its arena) and the sampler between runs, so that a window-limited model is
+// measured inside its window; for at least `seconds`.
+template <class Step>
+double chars_per_s_at(uint64_t p, const Config& c, host::OwnedState& st, Pcg32& rng, double seconds,
+                      Step step) {
+  const uint64_t run = c.window_limited() && p < c.block_size
+                           ? std::max<uint64_t>(1, std::min<uint64_t>(16, c.block_size - p))
+                           : 16;
+  std::vector<uint8_t> snapshot(st.mem.data.get(), st.mem.data.get() + st.mem.size);
+  const Pcg32 rng_at_p = rng;
+  uint64_t n = 0;
+  double secs = 0;
+  do {
+    std::copy(snapshot.begin(), snapshot.end(), st.mem.data.get());
+    rng = rng_at_p;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (uint64_t i = 0; i < run; ++i) step();
+    secs += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    n += run;
+  } while (secs < seconds);
+  return n / secs;
+}
+
 int run_bench_generate(const BenchOptions& o) {
   host::LoadedModel lm;
-  std::vector<uint8_t> owned;
   std::string err, label;
-  if (!o.model.empty()) {
-    if (!host::load_model(o.model, &lm, &err)) return error(err);
-    label = o.model;
-  } else {
-    Mixer mx;
-    if (!parse_mixer(o.mixer.c_str(), &mx)) return error("unknown mixer '" + o.mixer + "'");
-    Config c;
-    if (!named_config(o.shape.c_str(), mx, &c)) return error("unknown shape '" + o.shape + "' (tiny, small)");
-    c.vocab_size = o.vocab;
-    owned = host::make_model_file(c, host::default_codepoints(c.vocab_size),
-                                  host::random_parameters(c, o.seed));
-    lm.bytes = host::aligned_bytes(owned.size());
-    std::copy(owned.begin(), owned.end(), lm.bytes.data.get());
-    Error e;
-    if (parse_model(lm.bytes.data.get(), lm.bytes.size, &lm.model, &e) != Status::ok) return error(e.message);
-    label = o.shape + " " + o.mixer + " (random weights)";
-  }
+  if (!load_bench_model(o, &lm, &label, &err)) return error(err);
   const Model& m = lm.model;
   const Config& c = m.config;
   host::OwnedState st;
@@ -67,45 +107,22 @@ int run_bench_generate(const BenchOptions& o) {
   rng.seed(o.seed);
   const SamplerParams sp{1.0f, 0, 1.0f};
   Error e;
-  uint32_t tok = 0;
   auto step = [&] {
-    tok = sample_token(s->logits, c.vocab_size, sp, &rng, s->probs, s->order);
+    const uint32_t tok = sample_token(s->logits, c.vocab_size, sp, &rng, s->probs, s->order);
     state_feed(s, tok, &e);
   };
   state_feed(s, 0, &e);
-
-  std::printf("model: %s\n", label.c_str());
-  std::printf("shape: %u layers x %u, vocab %u, mixers", c.n_layer, c.n_embd, c.vocab_size);
-  for (uint32_t l = 0; l < c.n_layer; ++l) std::printf(" %s", mixer_name(c.mixers[l]));
-  std::printf(", %llu parameters, single thread\n\n", static_cast<unsigned long long>(c.parameter_count()));
-  std::printf("| position | chars/s | GFLOP/s | state bytes |\n|---:|---:|---:|---:|\n");
+  print_bench_header(label, c);
   for (uint64_t p : o.positions) {
     if (c.window_limited() && p > c.block_size) {
       std::printf("| %llu | (past the window of %u: every character re-encodes %u positions) | | |\n",
                   static_cast<unsigned long long>(p), c.block_size, c.block_size);
     }
     while (s->position < p) step();
-    // Time runs of up to 16 characters starting at position p, restoring a
-    // snapshot of the state (one memcpy of its arena) between runs, so that
-    // a window-limited model is measured inside its window.
-    const uint64_t run = c.window_limited() && p < c.block_size
-                             ? std::max<uint64_t>(1, std::min<uint64_t>(16, c.block_size - p))
-                             : 16;
-    std::vector<uint8_t> snapshot(st.mem.data.get(), st.mem.data.get() + st.mem.size);
-    const Pcg32 rng_at_p = rng;
-    uint64_t n = 0;
-    double secs = 0;
-    do {
-      std::copy(snapshot.begin(), snapshot.end(), st.mem.data.get());
-      rng = rng_at_p;
-      const auto t0 = std::chrono::steady_clock::now();
-      for (uint64_t i = 0; i < run; ++i) step();
-      secs += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      n += run;
-    } while (secs < o.seconds);
+    const double cps = chars_per_s_at(p, c, st, rng, o.seconds, step);
     const uint64_t w = c.window_limited() ? std::min<uint64_t>(p, c.block_size - 1) : p;
-    std::printf("| %llu | %.0f | %.2f | %zu |\n", static_cast<unsigned long long>(p), n / secs,
-                n / secs * flops_per_char(c, w) * 1e-9, state_bytes(c));
+    std::printf("| %llu | %.0f | %.2f | %zu |\n", static_cast<unsigned long long>(p), cps,
+                cps * flops_per_char(c, w) * 1e-9, state_bytes(c));
     if (!stdout_ok(&err)) return error(err);
   }
   return 0;

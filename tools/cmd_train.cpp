@@ -80,6 +80,51 @@ struct TrainFlags {
   bool resume = false, no_live = false, quiet = false;
 };
 
+// The settings --config names: a named base (tiny, small) or a JSON file.
+bool config_overrides(const TrainFlags& f, bool given, train::TrainOverrides* ov, std::string* err) {
+  if (!given) return true;
+  const auto bases = train::base_names();
+  if (std::find(bases.begin(), bases.end(), f.config) != bases.end()) {
+    ov->set("base", f.config);
+    return true;
+  }
+  if (!std::filesystem::exists(f.config)) {
+    *err = "--config '" + f.config + "': neither a named config (tiny, small) nor an existing JSON file";
+    return false;
+  }
+  return train::load_config_json(f.config, ov, err);
+}
+
+// The train command: one rank of the run (the only one without a launcher);
+// rank 0 reports for every rank, every rank exits 1 on an error.
+int run_train(const TrainFlags& f, bool config_given, const train::TrainOverrides& flags) {
+  std::string err;
+  bool quiet_error = false;
+  const std::unique_ptr<train::Communicator> comm = train::open_communicator(&err, &quiet_error);
+  if (!comm) return quiet_error ? 1 : error(err);
+  const auto fail = [&] { return comm->rank() == 0 ? error(err) : 1; };
+  train::TrainOverrides ov;
+  if (!train::all_ok(*comm, config_overrides(f, config_given, &ov, &err), &err)) return fail();
+  ov.merge(flags);
+
+  train::TrainRunOptions ro;
+  ro.data_path = f.data;
+  ro.out_dir = f.out;
+  ro.overrides = ov;
+  ro.resume = f.resume;
+  ro.stop_at = f.stop_at;
+  ro.stop_flag = &g_stop;
+  ro.out = f.quiet ? nullptr : stdout;
+  ro.live = f.no_live ? 0 : -1;
+  ro.cuda = f.device == "cuda";
+  ro.cuda_bf16 = f.precision == "bf16";
+  ro.comm = comm.get();
+  install_interrupt_handler();
+  train::TrainRunResult r;
+  if (train::run_training(ro, &r, &err) == 1) return fail();
+  return g_stop.load() ? 130 : 0;
+}
+
 }  // namespace
 
 void add_train(CLI::App& app, int& exit_code) {
@@ -111,59 +156,7 @@ void add_train(CLI::App& app, int& exit_code) {
   sub->add_flag("--no-live", f->no_live, "Plain log lines even on a terminal");
   sub->add_flag("--quiet", f->quiet, "No progress output");
 
-  sub->callback([=, &exit_code] {
-    std::string err;
-    // Under mpirun or srun: this process is one rank of the run.
-    bool quiet_error = false;
-    const std::unique_ptr<train::Communicator> comm = train::open_communicator(&err, &quiet_error);
-    if (!comm) {
-      exit_code = quiet_error ? 1 : error(err);
-      return;
-    }
-    // Rank 0 reports for every rank; every rank exits 1.
-    const auto fail = [&] { return comm->rank() == 0 ? error(err) : 1; };
-    train::TrainOverrides ov;
-    const auto bases = train::base_names();
-    const bool named = std::find(bases.begin(), bases.end(), f->config) != bases.end();
-    bool ok = true;
-    if (config->count() && !named) {
-      if (!std::filesystem::exists(f->config)) {
-        err = "--config '" + f->config +
-              "': neither a named config (tiny, small) nor an existing JSON file";
-        ok = false;
-      } else {
-        ok = train::load_config_json(f->config, &ov, &err);
-      }
-    } else if (config->count()) {
-      ov.set("base", f->config);
-    }
-    if (!train::all_ok(*comm, ok, &err)) {
-      exit_code = fail();
-      return;
-    }
-    ov.merge(hyperparam_flags());
-
-    train::TrainRunOptions ro;
-    ro.data_path = f->data;
-    ro.out_dir = f->out;
-    ro.overrides = ov;
-    ro.resume = f->resume;
-    ro.stop_at = f->stop_at;
-    ro.stop_flag = &g_stop;
-    ro.out = f->quiet ? nullptr : stdout;
-    ro.live = f->no_live ? 0 : -1;
-    ro.cuda = f->device == "cuda";
-    ro.cuda_bf16 = f->precision == "bf16";
-    ro.comm = comm.get();
-    install_interrupt_handler();
-    train::TrainRunResult r;
-    const int rc = train::run_training(ro, &r, &err);
-    if (rc == 1) {
-      exit_code = fail();
-      return;
-    }
-    exit_code = g_stop.load() ? 130 : 0;
-  });
+  sub->callback([=, &exit_code] { exit_code = run_train(*f, config->count() > 0, hyperparam_flags()); });
 }
 
 }  // namespace causalgen::cli

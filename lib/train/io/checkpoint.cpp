@@ -135,7 +135,14 @@ HyperValue load_value(Ar& ar, HyperType t) {
     case HyperType::u64: return load_as<uint64_t>(ar);
     case HyperType::f32: return load_as<float>(ar);
     case HyperType::f64: return load_as<double>(ar);
-    case HyperType::on_off: return load_as<bool>(ar);
+    case HyperType::on_off: {
+      // Written as one byte 0 or 1 (cereal's bool); read as a byte, since any
+      // other value in a bool is undefined behaviour.
+      uint8_t b = 0;
+      ar(b);
+      if (b > 1) throw std::runtime_error("an on/off setting holds " + std::to_string(b) + ", not 0 or 1");
+      return b == 1;
+    }
     case HyperType::name: {
       std::string text;
       load_sized(ar, text, "a setting's text");
