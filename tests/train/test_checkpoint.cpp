@@ -9,46 +9,15 @@
 #include "host/random_model.hpp"
 #include "train/io/checkpoint.hpp"
 #include "train/model/gemm.hpp"
+#include "checkpoint_fixture.hpp"
 #include "train_test_util.hpp"
 
 using namespace causalgen;
 using namespace causalgen::train;
 
-namespace {
-
-TrainState make_state() {
-  TrainConfig c;
-  TrainOverrides o;
-  o.set("n_layer", 2), o.set("n_embd", 16), o.set("block_size", 8), o.set("batch_size", 2);
-  o.set("max_iters", 10);
-  o.set("mixer", MixerList{Mixer::max_avg, Mixer::attention});
-  o.set("n_head", 2);
-  std::string err;
-  REQUIRE(resolve_config(o, &c, &err));
-  TextData d;
-  d.vocab = {'\n', ' ', 'a', 'b', 'c'};
-  d.train.assign(100, 2);
-  d.val.assign(20, 3);
-  d.text_bytes = 120, d.text_crc = 0x1234;
-  TrainState s;
-  init_state(c, d, &s);
-  for (size_t i = 0; i < s.m.size(); ++i) s.m(i) = float(i) * 1e-3f, s.v(i) = float(i) * 1e-6f;
-  s.step = 7;
-  s.batch_rng.next();
-  s.best_val = 2.5, s.best_step = 5, s.elapsed_s = 12.5;
-  s.iters.push_back({0, 4.1f, 1e-4f, 2.0f, 1000.f, 0.5});
-  s.evals.push_back({0, 4.2, 4.3, 0.1});
-  return s;
-}
-
-std::string decode_error(const std::vector<uint8_t>& bytes) {
-  TrainState out;
-  std::string err;
-  const bool ok = decode_checkpoint(bytes.data(), bytes.size(), "ckpt.cgc", &out, &err);
-  return ok ? std::string() : err;
-}
-
-}  // namespace
+using train_test::decode_error;
+using train_test::make_state;
+using train_test::reseal;
 
 TEST_CASE("checkpoint: round trip keeps every field", "[train][checkpoint]") {
   set_threads(1);
@@ -160,10 +129,7 @@ TEST_CASE("checkpoint: a well-formed file with inconsistent contents is refused"
   // own error is reported, not a crash.
   auto bytes = encode_checkpoint(make_state());
   bytes.resize(kCheckpointHeader + 200);
-  const uint64_t body = 200;
-  for (int i = 0; i < 8; ++i) bytes[16 + i] = uint8_t(body >> (8 * i));
-  const uint32_t crc = crc32(bytes.data() + kCheckpointHeader, body);
-  for (int i = 0; i < 4; ++i) bytes[24 + i] = uint8_t(crc >> (8 * i));
+  reseal(bytes);
   e = decode_error(bytes);
   CHECK(e.find("malformed checkpoint") != std::string::npos);
 }

@@ -13,45 +13,16 @@
 #include "causalgen/model_file.hpp"
 #include "train/io/checkpoint.hpp"
 #include "train/model/gemm.hpp"
+#include "checkpoint_fixture.hpp"
 #include "train_test_util.hpp"
 
 using namespace causalgen;
 using namespace causalgen::train;
+using train_test::decode_error;
+using train_test::make_state;
+using train_test::reseal;
 
 namespace {
-
-TrainState small_state() {
-  TrainConfig c;
-  TrainOverrides o;
-  o.set("n_layer", 2), o.set("n_embd", 16), o.set("block_size", 8), o.set("batch_size", 2);
-  o.set("mixer", MixerList{Mixer::max_avg, Mixer::attention});
-  o.set("n_head", 2);
-  std::string err;
-  REQUIRE(resolve_config(o, &c, &err));
-  TextData d;
-  d.vocab = {'\n', ' ', 'a', 'b', 'c'};
-  d.train.assign(100, 2);
-  d.val.assign(20, 3);
-  d.text_bytes = 120, d.text_crc = 0x1234;
-  TrainState s;
-  init_state(c, d, &s);
-  for (size_t i = 0; i < s.m.size(); ++i) s.m(i) = float(i) * 1e-3f, s.v(i) = float(i) * 1e-6f;
-  return s;
-}
-
-std::string decode_error(const std::vector<uint8_t>& bytes) {
-  TrainState out;
-  std::string err;
-  return decode_checkpoint(bytes.data(), bytes.size(), "ckpt.cgc", &out, &err) ? std::string() : err;
-}
-
-// The header's body size and CRC made consistent with the bytes after it.
-void reseal(std::vector<uint8_t>& b) {
-  const uint64_t body = b.size() - kCheckpointHeader;
-  for (int i = 0; i < 8; ++i) b[16 + i] = uint8_t(body >> (8 * i));
-  const uint32_t crc = causalgen::crc32(b.data() + kCheckpointHeader, body);
-  for (int i = 0; i < 4; ++i) b[24 + i] = uint8_t(crc >> (8 * i));
-}
 
 std::vector<uint8_t> file_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -63,7 +34,7 @@ std::vector<uint8_t> file_bytes(const std::string& path) {
 TEST_CASE("checkpoint: bytes after the last field, inside a consistent size and CRC, are refused",
           "[train][checkpoint]") {
   set_threads(1);
-  const std::vector<uint8_t> good = encode_checkpoint(small_state());
+  const std::vector<uint8_t> good = encode_checkpoint(make_state());
   REQUIRE(decode_error(good).empty());
   for (size_t extra : {1, 8, 1000}) {
     for (uint8_t fill : {0x00, 0xA5}) {
@@ -81,7 +52,7 @@ TEST_CASE("checkpoint: bytes after the last field, inside a consistent size and 
 TEST_CASE("checkpoint: parameters and moments that are not finite are refused, naming the tensor",
           "[train][checkpoint]") {
   set_threads(1);
-  const TrainState good = small_state();
+  const TrainState good = make_state();
   const Config& c = good.config.model;
   const float bad[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
                        -std::numeric_limits<float>::infinity()};
@@ -121,9 +92,9 @@ TEST_CASE("checkpoint: a state with values that are not finite is never saved", 
   train_test::TempDir d;
   const std::string path = d.file("ckpt_last.cgc");
   std::string err;
-  REQUIRE(save_checkpoint(path, small_state(), &err));
+  REQUIRE(save_checkpoint(path, make_state(), &err));
   const auto before = file_bytes(path);
-  TrainState s = small_state();
+  TrainState s = make_state();
   s.params(s.params.size() - 1) = std::numeric_limits<float>::quiet_NaN();
   CHECK_FALSE(save_checkpoint(path, s, &err));
   CHECK(err.find(path + ": not saved: params: tensor '") == 0);
