@@ -108,72 +108,83 @@ int run_bench_train_cuda(const BenchTrainOptions& o) {
   return 0;
 }
 
-int run_bench_train(const BenchTrainOptions& o) {
-  if (o.device == "cuda") return run_bench_train_cuda(o);
-  train::set_threads(int(o.threads));
-  const std::vector<std::string> mixers = mixers_to_bench(o.mixer);
-  train::TextData data;
-  std::string err;
-  if (!o.data.empty()) {
-    if (!train::load_text_data(o.data, &data, &err)) return error(err);
-  } else {  // random characters from a 65-letter vocabulary
-    for (uint32_t i = 0; i < 65; ++i) data.vocab.push_back(i == 0 ? '\n' : ' ' + i);
-    train::Rng rng;
-    rng.seed(o.seed);
-    data.train.resize(200000);
-    for (auto& t : data.train) t = uint32_t(rng.below(65));
-    data.val = data.train;
-    data.path = "(random tokens)";
-  }
-  std::printf("machine: %s, %d cores online; OpenBLAS %s (core %s)\n", cpu_name().c_str(),
-              train::default_threads(), openblas_get_config(), openblas_get_corename());
-  std::printf("threads: %u\n\n", o.threads);
+// The text to train on: --data, or random characters from a 65-letter vocabulary.
+bool bench_data(const BenchTrainOptions& o, train::TextData* data, std::string* err) {
+  if (!o.data.empty()) return train::load_text_data(o.data, data, err);
+  for (uint32_t i = 0; i < 65; ++i) data->vocab.push_back(i == 0 ? '\n' : ' ' + i);
+  train::Rng rng;
+  rng.seed(o.seed);
+  data->train.resize(200000);
+  for (auto& t : data->train) t = uint32_t(rng.below(65));
+  data->val = data->train;
+  data->path = "(random tokens)";
+  return true;
+}
+
+void print_sgemm_table(unsigned threads) {
   std::printf("BLAS sgemm (row-major C = A B^T, split over %u threads as the trainer does):\n",
-              o.threads);
+              threads);
   std::printf("| M x N x K | GFLOP/s |\n|---|---:|\n");
   for (auto [M, N, K] : {std::tuple{1024, 1024, 1024}, std::tuple{768, 512, 128},
                          std::tuple{768, 128, 512}, std::tuple{768, 128, 128}}) {
     std::printf("| %d x %d x %d | %.1f |\n", M, N, K, sgemm_gflops(M, N, K, 1.0));
     std::fflush(stdout);
   }
+}
+
+// One row of the training table: `mixer` trained for o.steps timed steps.
+bool bench_one_mixer(const BenchTrainOptions& o, const std::string& mixer,
+                     const train::TextData& data, std::string* err) {
+  train::TrainOverrides ov;
+  ov.set("base", o.config);
+  std::vector<Mixer> ms;
+  if (!train::parse_mixer_list(mixer, &ms, err)) return false;
+  ov.set("mixer", ms);
+  ov.set("seed", o.seed);
+  ov.set("threads", o.threads);
+  train::TrainConfig c;
+  if (!train::resolve_config(ov, &c, err) ||
+      !train::check_windows(data, c.model.block_size, err))
+    return false;
+  c.model.vocab_size = uint32_t(data.vocab.size());
+  if (!train::check_training_memory(c, train::threads(), err)) return false;
+  train::TrainState s;
+  train::init_state(c, data, &s);
+  train::Trainer tr(s);
+  for (uint32_t i = 0; i < o.warmup; ++i) tr.step(data);
+  const double t0 = now_s();
+  for (uint32_t i = 0; i < o.steps; ++i) tr.step(data);
+  const double dt = (now_s() - t0) / o.steps;
+  // Evaluation forward passes: 2 splits x eval_iters batches per eval, at
+  // steps 0, interval, ..., max (each about a third of a training step).
+  const double evals = double(c.max_iters / c.eval_interval + 1) * 2 * c.eval_iters;
+  const double run_s = dt * (c.max_iters + evals / 3.0);
+  const double tokens = double(c.batch_size) * c.model.block_size;
+  const Config& mc = s.config.model;  // with the data's vocabulary
+  std::printf("| %s | %llu | %.1f | %.0f | %.1f | %.0f s |\n", mixer.c_str(),
+              static_cast<unsigned long long>(mc.parameter_count()), dt * 1e3, tokens / dt,
+              flops_per_step(mc, c.batch_size) / dt * 1e-9, run_s);
+  std::fflush(stdout);
+  return true;
+}
+
+int run_bench_train(const BenchTrainOptions& o) {
+  if (o.device == "cuda") return run_bench_train_cuda(o);
+  train::set_threads(int(o.threads));
+  train::TextData data;
+  std::string err;
+  if (!bench_data(o, &data, &err)) return error(err);
+  std::printf("machine: %s, %d cores online; OpenBLAS %s (core %s)\n", cpu_name().c_str(),
+              train::default_threads(), openblas_get_config(), openblas_get_corename());
+  std::printf("threads: %u\n\n", o.threads);
+  print_sgemm_table(o.threads);
   std::printf("\ntraining steps (%s config, data %s, %u timed steps after %u warm-up):\n",
               o.config.c_str(), o.data.empty() ? "random tokens" : o.data.c_str(), o.steps,
               o.warmup);
   std::printf("| mixer | params | ms/step | tokens/s | GFLOP/s | est. %s run |\n"
               "|---|---:|---:|---:|---:|---:|\n", o.config.c_str());
-  for (const std::string& mx : mixers) {
-    train::TrainOverrides ov;
-    ov.set("base", o.config);
-    std::vector<Mixer> ms;
-    if (!train::parse_mixer_list(mx, &ms, &err)) return error(err);
-    ov.set("mixer", ms);
-    ov.set("seed", o.seed);
-    ov.set("threads", o.threads);
-    train::TrainConfig c;
-    if (!train::resolve_config(ov, &c, &err)) return error(err);
-    if (!train::check_windows(data, c.model.block_size, &err)) return error(err);
-    c.model.vocab_size = uint32_t(data.vocab.size());
-    if (!train::check_training_memory(c, train::threads(), &err)) return error(err);
-    train::TrainState s;
-    train::init_state(c, data, &s);
-    train::Trainer tr(s);
-    for (uint32_t i = 0; i < o.warmup; ++i) tr.step(data);
-    const double t0 = now_s();
-    for (uint32_t i = 0; i < o.steps; ++i) tr.step(data);
-    const double dt = (now_s() - t0) / o.steps;
-    // Evaluation forward passes: 2 splits x eval_iters batches per eval, at
-    // steps 0, interval, ..., max (each about a third of a training step).
-    const double evals = double(c.max_iters / c.eval_interval + 1) * 2 * c.eval_iters;
-    const double run_s = dt * (c.max_iters + evals / 3.0);
-    const double tokens = double(c.batch_size) * c.model.block_size;
-    char est[32];
-    std::snprintf(est, sizeof est, "%.0f s", run_s);
-    const Config& mc = s.config.model;  // with the data's vocabulary
-    std::printf("| %s | %llu | %.1f | %.0f | %.1f | %s |\n", mx.c_str(),
-                static_cast<unsigned long long>(mc.parameter_count()), dt * 1e3, tokens / dt,
-                flops_per_step(mc, c.batch_size) / dt * 1e-9, est);
-    std::fflush(stdout);
-  }
+  for (const std::string& mixer : mixers_to_bench(o.mixer))
+    if (!bench_one_mixer(o, mixer, data, &err)) return error(err);
   std::printf("\nGFLOP/s counts the matmul and attention FLOPs of forward + backward (3x forward).\n");
   return 0;
 }

@@ -6,7 +6,10 @@
 // step consume 8 bytes with 8 independent lookups (about 2.5 per byte). The
 // bytes are assembled explicitly, so the result does not depend on the
 // target's endianness or alignment rules (Cortex-M0 has no unaligned loads).
+// On x86-64 with PCLMULQDQ, crc32_pclmul.cpp folds 64 bytes a step instead
+// (about 0.1 instructions per byte); this table form stays the reference.
 #include "causalgen/model_file.hpp"
+#include "crc32_target.hpp"
 
 namespace causalgen {
 namespace {
@@ -26,12 +29,9 @@ struct CrcTables {
 };
 constexpr CrcTables kCrc;
 
-}  // namespace
-
-uint32_t crc32(const void* data, size_t n, uint32_t crc) {
-  const auto* p = static_cast<const uint8_t*>(data);
+// The table form: the CRC register (not inverted) after the n bytes at p.
+uint32_t crc32_tables(const uint8_t* p, size_t n, uint32_t crc) {
   const auto& t = kCrc.t;
-  crc = ~crc;
   for (; n >= 8; n -= 8, p += 8) {
     const uint32_t lo = crc ^ (uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 |
                                uint32_t(p[3]) << 24);
@@ -39,7 +39,27 @@ uint32_t crc32(const void* data, size_t n, uint32_t crc) {
           t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
   }
   for (; n > 0; --n, ++p) crc = t[0][(crc ^ *p) & 0xFF] ^ (crc >> 8);
-  return ~crc;
+  return crc;
+}
+
+}  // namespace
+
+uint32_t crc32(const void* data, size_t n, uint32_t crc) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  crc = ~crc;
+#if defined(CAUSALGEN_CRC_PCLMUL)
+  if (n >= 64 && __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1")) {
+    const size_t folded = n & ~size_t(15);
+    crc = detail::crc32_pclmul(p, folded, crc);
+    p += folded;
+    n -= folded;
+  }
+#endif
+  return ~crc32_tables(p, n, crc);
+}
+
+uint32_t detail::crc32_reference(const void* data, size_t n, uint32_t crc) {
+  return ~crc32_tables(static_cast<const uint8_t*>(data), n, ~crc);
 }
 
 }  // namespace causalgen

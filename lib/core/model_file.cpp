@@ -29,10 +29,35 @@ uint64_t first_nonzero(const uint8_t* b, uint64_t from, uint64_t to) {
 // An f32's bits are an infinity or a NaN (all exponent bits set); tested on
 // the bits so that no floating-point mode can change the answer.
 inline bool f32_bits_not_finite(uint32_t bits) { return (bits & 0x7F800000u) == 0x7F800000u; }
+// Every model load checks every value, so the scans below look at whole
+// blocks without an early exit (which the compiler vectorises), and search
+// value by value only within the block that holds a bad one.
+constexpr uint64_t kScanBlock = 256;
+
 // Index of the first f32 that is not finite in p[0..n), or n.
 uint64_t first_not_finite(const uint8_t* p, uint64_t n) {
   uint64_t i = 0;
+  for (; i + kScanBlock <= n; i += kScanBlock) {
+    uint32_t bad = 0;
+    for (uint64_t j = 0; j < kScanBlock; ++j) {
+      uint32_t bits;  // host order = file order: the core reads weights in place (little-endian only)
+      std::memcpy(&bits, p + 4 * (i + j), 4);
+      bad |= uint32_t((bits & 0x7F800000u) == 0x7F800000u);
+    }
+    if (bad) break;
+  }
   while (i < n && !f32_bits_not_finite(load_u32(p + 4 * i))) ++i;
+  return i;
+}
+// Index of the first byte equal to v in p[0..n), or n.
+uint64_t first_byte(const uint8_t* p, uint64_t n, uint8_t v) {
+  uint64_t i = 0;
+  for (; i + kScanBlock <= n; i += kScanBlock) {
+    uint32_t hit = 0;
+    for (uint64_t j = 0; j < kScanBlock; ++j) hit |= uint32_t(p[i + j] == v);
+    if (hit) break;
+  }
+  while (i < n && p[i] != v) ++i;
   return i;
 }
 
@@ -407,8 +432,7 @@ Status check_tensor_data(const uint8_t* b, uint64_t off, DType dtype, const Tens
                   static_cast<unsigned long long>(k % t.cols));
     return Status::ok;
   }
-  for (uint64_t k = 0; k < n; ++k)
-    if (b[off + k] == 0x80)
+  if (uint64_t k = first_byte(b + off, n, 0x80); k != n)
       return fail(err, Status::bad_tensor, "tensor '%s': int8 value %llu is -128 (the format allows -127..127)",
                   t.name, static_cast<unsigned long long>(k));
   const uint64_t scales_off = off + int8_scales_offset(t.rows, t.cols);

@@ -88,66 +88,96 @@ void put_double(Out& o, double v) {
   }
 }
 
+// One conversion's flags, width, precision and length, as written after '%'.
+struct Spec {
+  char fill = ' ';
+  unsigned width = 0;
+  int precision = -1;  // -1: none
+  int longs = 0;       // number of 'l' modifiers
+  bool size_t_arg = false;
+  char conversion = '\0';
+};
+
+// Reads the spec that starts at f (just after '%'); returns where it ends
+// (at the conversion character).
+const char* parse_spec(const char* f, Spec& s) {
+  if (*f == '0') {
+    s.fill = '0';
+    ++f;
+  }
+  while (*f >= '0' && *f <= '9') s.width = s.width * 10 + unsigned(*f++ - '0');
+  if (*f == '.') {
+    s.precision = 0;
+    for (++f; *f >= '0' && *f <= '9'; ++f) s.precision = s.precision * 10 + (*f - '0');
+  }
+  for (;; ++f) {
+    if (*f == 'l') ++s.longs;
+    else if (*f == 'z') s.size_t_arg = true;
+    else break;
+  }
+  s.conversion = *f;
+  return f;
+}
+
+// va_list travels by pointer: a va_list passed by value may not be used by
+// the caller afterwards on every ABI.
+uint64_t unsigned_arg(const Spec& s, va_list* ap) {
+  if (s.size_t_arg) return va_arg(*ap, size_t);
+  if (s.longs >= 2) return va_arg(*ap, unsigned long long);
+  if (s.longs == 1) return va_arg(*ap, unsigned long);
+  return va_arg(*ap, unsigned);
+}
+
+int64_t signed_arg(const Spec& s, va_list* ap) {
+  if (s.longs >= 2) return va_arg(*ap, long long);
+  if (s.longs == 1) return va_arg(*ap, long);
+  return va_arg(*ap, int);
+}
+
+void put_string(Out& o, const Spec& s, const char* str) {
+  if (!str) str = "(null)";
+  size_t len = 0;
+  while (str[len] && (s.precision < 0 || len < size_t(s.precision))) ++len;
+  o.pad(len, s.width, ' ');
+  for (size_t i = 0; i < len; ++i) o.put(str[i]);
+}
+
+void put_conversion(Out& o, const Spec& s, va_list* ap) {
+  switch (s.conversion) {
+    case 'd':
+    case 'i': {
+      const int64_t v = signed_arg(s, ap);
+      put_unsigned(o, v < 0 ? uint64_t(0) - uint64_t(v) : uint64_t(v), 10, false, s.width, s.fill,
+                   v < 0);
+      break;
+    }
+    case 'u': put_unsigned(o, unsigned_arg(s, ap), 10, false, s.width, s.fill); break;
+    case 'x': put_unsigned(o, unsigned_arg(s, ap), 16, false, s.width, s.fill); break;
+    case 'X': put_unsigned(o, unsigned_arg(s, ap), 16, true, s.width, s.fill); break;
+    case 'c': o.put(char(va_arg(*ap, int))); break;
+    case 's': put_string(o, s, va_arg(*ap, const char*)); break;
+    case 'g':
+    case 'f': put_double(o, va_arg(*ap, double)); break;
+    case '%': o.put('%'); break;
+    default: o.put('%'); o.put(s.conversion); break;
+  }
+}
+
 void format_message(char* buf, size_t cap, const char* fmt, va_list ap) {
   Out o{buf, cap};
+  va_list args;
+  va_copy(args, ap);
   for (const char* f = fmt; *f; ++f) {
     if (*f != '%') {
       o.put(*f);
       continue;
     }
-    ++f;
-    char fill = ' ';
-    if (*f == '0') {
-      fill = '0';
-      ++f;
-    }
-    unsigned width = 0;
-    while (*f >= '0' && *f <= '9') width = width * 10 + unsigned(*f++ - '0');
-    int precision = -1;
-    if (*f == '.') {
-      precision = 0;
-      for (++f; *f >= '0' && *f <= '9'; ++f) precision = precision * 10 + (*f - '0');
-    }
-    int longs = 0;
-    bool size_t_arg = false;
-    for (;; ++f) {
-      if (*f == 'l') ++longs;
-      else if (*f == 'z') size_t_arg = true;
-      else break;
-    }
-    auto unsigned_arg = [&]() -> uint64_t {
-      if (size_t_arg) return va_arg(ap, size_t);
-      if (longs >= 2) return va_arg(ap, unsigned long long);
-      if (longs == 1) return va_arg(ap, unsigned long);
-      return va_arg(ap, unsigned);
-    };
-    switch (*f) {
-      case 'd':
-      case 'i': {
-        int64_t v = longs >= 2 ? va_arg(ap, long long) : longs == 1 ? va_arg(ap, long) : va_arg(ap, int);
-        put_unsigned(o, v < 0 ? uint64_t(0) - uint64_t(v) : uint64_t(v), 10, false, width, fill, v < 0);
-        break;
-      }
-      case 'u': put_unsigned(o, unsigned_arg(), 10, false, width, fill); break;
-      case 'x': put_unsigned(o, unsigned_arg(), 16, false, width, fill); break;
-      case 'X': put_unsigned(o, unsigned_arg(), 16, true, width, fill); break;
-      case 'c': o.put(char(va_arg(ap, int))); break;
-      case 's': {
-        const char* str = va_arg(ap, const char*);
-        if (!str) str = "(null)";
-        size_t len = 0;
-        while (str[len] && (precision < 0 || len < size_t(precision))) ++len;
-        o.pad(len, width, ' ');
-        for (size_t i = 0; i < len; ++i) o.put(str[i]);
-        break;
-      }
-      case 'g':
-      case 'f': put_double(o, va_arg(ap, double)); break;
-      case '%': o.put('%'); break;
-      case '\0': --f; break;  // a lone '%' at the end
-      default: o.put('%'); o.put(*f); break;
-    }
+    Spec spec;
+    f = parse_spec(f + 1, spec);
+    if (spec.conversion == '\0') break;  // a lone '%' at the end
+    put_conversion(o, spec, &args);
   }
+  va_end(args);
   if (cap) buf[o.n < cap ? o.n : cap - 1] = '\0';
 }
 

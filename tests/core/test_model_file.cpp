@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <set>
 
+#include "crc32_target.hpp"
 #include "test_util.hpp"
 
 using namespace cgtest;
@@ -83,6 +84,30 @@ TEST_CASE("crc32 is the standard CRC-32 (zlib)", "[model_file]") {
   for (size_t start = 0; start < 9; ++start)
     for (size_t n = 0; n < 40; ++n)
       CHECK(crc32(b.data() + start, n) == ref_crc32(b.data() + start, n));
+}
+
+TEST_CASE("crc32's accelerated form equals the table form at every length and offset", "[model_file]") {
+  // Random bytes: lengths across the 64-byte fold, the 16-byte blocks and the
+  // byte tail, at every alignment; then a large buffer split anywhere.
+  std::vector<uint8_t> r(1 << 16);
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (auto& v : r) v = uint8_t((x = x * 6364136223846793005ull + 1442695040888963407ull) >> 56);
+  for (size_t start = 0; start < 17; ++start)
+    for (size_t n = 0; n < 300; ++n) {
+      const uint32_t want = ref_crc32(r.data() + start, n);
+      REQUIRE(detail::crc32_reference(r.data() + start, n) == want);
+      REQUIRE(crc32(r.data() + start, n) == want);
+    }
+  const uint32_t whole = ref_crc32(r.data(), r.size());
+  CHECK(crc32(r.data(), r.size()) == whole);
+  for (size_t cut : {size_t(1), size_t(63), size_t(64), size_t(1000), size_t(40000)})
+    CHECK(crc32(r.data() + cut, r.size() - cut, crc32(r.data(), cut)) == whole);
+#if defined(CAUSALGEN_CRC_PCLMUL)
+  // The folding itself, where this CPU has it (crc32 above uses it then).
+  if (__builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1"))
+    for (size_t n = 64; n <= 4096; n += 16)
+      REQUIRE(~detail::crc32_pclmul(r.data() + 3, n, ~0u) == ref_crc32(r.data() + 3, n));
+#endif
 }
 
 TEST_CASE("write_model then parse_model round-trips config, vocabulary and tensors", "[model_file]") {
@@ -444,4 +469,32 @@ TEST_CASE("status names and the error message API", "[status]") {
   std::string longer(500, 'z');
   fail(&e, Status::bad_argument, "%s", longer.c_str());
   CHECK(std::strlen(e.message) == sizeof e.message - 1);
+}
+
+TEST_CASE("the core's message formatter: every conversion it documents, as printf prints it") {
+  Error e;
+  const auto formats = [&](const char* expected, const char* fmt, auto... args) {
+    fail(&e, Status::bad_argument, fmt, args...);
+    CHECK(std::string(e.message) == expected);
+    char libc[256];
+    std::snprintf(libc, sizeof libc, fmt, args...);
+    CHECK(std::string(e.message) == libc);
+  };
+  formats("-42|-0042|  -42|7", "%d|%05d|%5d|%i", -42, -42, -42, 7);
+  formats("18446744073709551615|4294967295|1234567", "%llu|%lu|%zu", ~0ull, 4294967295ul,
+          size_t(1234567));
+  formats("ff|FF|000a|-9223372036854775808", "%x|%X|%04x|%lld", 255u, 255u, 10u,
+          (-9223372036854775807ll - 1));
+  formats("abc|  abc|ab|c|100%", "%s|%5s|%.2s|%c|100%%", "abc", "abc", "abc", 'c');
+  // %g and %f print fixed-point with up to 6 decimals (not printf's %g).
+  fail(&e, Status::bad_argument, "%g %f %g %g", 1.5, -0.25, 3.0, 1e-7);
+  CHECK(std::string(e.message) == "1.5 -0.25 3 0");
+  // Malformed formats print what they can (the compiler rightly objects).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat"
+  fail(&e, Status::bad_argument, "end %");
+  CHECK(std::string(e.message) == "end ");
+  fail(&e, Status::bad_argument, "%q");
+  CHECK(std::string(e.message) == "%q");
+#pragma GCC diagnostic pop
 }
