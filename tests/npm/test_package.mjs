@@ -2,7 +2,8 @@
 //   1. `npm pack` of the built package (build/wasm/npm): the file list and the
 //      version (the top-level CMake project's);
 //   2. `npm install` of the tarball into a fresh project (mktemp -d);
-//   3. Node, in that project: text identical to the native CLI (consumer/node_check.mjs);
+//   3. Node, in that project: text identical to the native CLI (consumer/node_check.mjs),
+//      and the package README's example run as it is;
 //   4. `tsc --noEmit` of consumer/typed.ts against the installed declarations
 //      (TypeScript pinned in tests/web/package-lock.json);
 //   5. Chromium (Playwright): a page importing the installed package through an
@@ -122,6 +123,20 @@ async function testPackage(project) {
     });
   }
 
+  await check('the README\'s example runs in Node and prints the CLI\'s text', () => {
+    const readme = fs.readFileSync(path.join(project, 'node_modules', 'causalgen', 'README.md'), 'utf8');
+    const example = readme.match(/```js\n([\s\S]*?)```/)?.[1];
+    assert(example && example.split('\n').length <= 12, 'no example of about ten lines in README.md');
+    const model = args.models.at(-1);
+    fs.copyFileSync(model, path.join(project, 'tiny-shakespeare-max-avg.cgm'));
+    fs.writeFileSync(path.join(project, 'readme_example.mjs'), example);
+    const r = run('node', ['readme_example.mjs'], project);
+    assert(r.status === 0, `exit ${r.status}: ${r.stderr}`);
+    const text = r.stdout.slice(r.stdout.indexOf('\n') + 1);  // after the info() line
+    sameText(`ROMEO:${text}\n`, native(model, 'ROMEO:', { tokens: 500, seed: 1337, temperature: 0.8, topK: 0, topP: 1 }));
+    return `${example.trim().split('\n').length} lines; ${r.stdout.split('\n')[0]}`;
+  });
+
   await check('tsc --noEmit (strict) of consumer/typed.ts against the installed declarations', () => {
     assert(fs.existsSync(tsc), `${tsc} missing (npm ci in tests/web)`);
     const r = run('node', [tsc, '--noEmit', '-p', 'tsconfig.json'], project);
@@ -184,6 +199,11 @@ async function testChromium(project) {
 }
 
 // --- --bench: chars/s side by side ------------------------------------------------
+function chromiumVersion() {
+  const r = run(process.env.CHROMIUM || '/usr/bin/chromium', ['--version']);
+  return (r.stdout.match(/Chromium [\d.]+/) ?? ['Chromium'])[0];
+}
+
 function nativeChars(model) {
   const out = execFileSync(args.causalgen, ['bench', 'generate', '--model', model, '--positions', '1000',
                                             '--seconds', String(args.seconds)]).toString();
@@ -197,11 +217,9 @@ async function bench(project) {
   const server = await startServer(project);
   const browser = await launchChromium({ width: 800, height: 600 });
   const rows = { native: [], node: [], main: [], worker: [] };
-  let ua = '';
   try {
     await browser.page.goto(server.url);
     await browser.page.waitForFunction(() => document.body.dataset.ready === 'yes', null, { timeout: 30000 });
-    ua = await browser.page.evaluate(() => navigator.userAgent);
     // Characters for ~`seconds` of work, from a first native figure.
     const tokens = Math.max(20000, Math.round(nativeChars(model) * args.seconds * 0.4));
     const page = async (kind) => {
@@ -234,7 +252,7 @@ async function bench(project) {
   const labels = {
     native: 'native x86-64 (`causalgen bench generate`, 1 thread)',
     node: `npm package in Node ${process.versions.node} (\`CausalGen\`)`,
-    main: `npm package in Chromium ${(ua.match(/Chrome\/([\d.]+)/) ?? [])[1]} (\`CausalGen\`, main thread)`,
+    main: `npm package in ${chromiumVersion()} (\`CausalGen\`, main thread)`,
     worker: 'npm package in Chromium (`CausalGenWorker`, Web Worker)',
   };
   for (const [k, label] of Object.entries(labels)) {
