@@ -1,3 +1,3 @@
 // `causalgen/worker` is the script a Web Worker runs for CausalGenWorker: it
-// exports nothing (it answers messages). Importing it in a page does nothing useful.
+// exports nothing (it answers messages); imported outside a worker it does nothing.
 export {};

@@ -51,8 +51,11 @@ async function generate({ id, prompt, options }) {
   }
 }
 
-onmessage = ({ data: msg }) => {
-  if (msg.type === 'load') load(msg);
-  else if (msg.type === 'generate') generate(msg);
-  else if (msg.type === 'stop') runs.get(msg.id)?.stop();
-};
+// Only in a worker: imported anywhere else (a page, Node) this module does nothing.
+if (typeof WorkerGlobalScope !== 'undefined' && globalThis instanceof WorkerGlobalScope) {
+  globalThis.onmessage = ({ data: msg }) => {
+    if (msg.type === 'load') load(msg);
+    else if (msg.type === 'generate') generate(msg);
+    else if (msg.type === 'stop') runs.get(msg.id)?.stop();
+  };
+}
