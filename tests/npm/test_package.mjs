@@ -10,36 +10,29 @@
 //      import map; CausalGen and CausalGenWorker give the CLI's text; stop by AbortSignal.
 //
 //   node tests/npm/test_package.mjs --package build/wasm/npm --causalgen build/release/tools/causalgen \
-//        --model FILE [--model FILE ...] [--bench ROUNDS [--seconds S]]
+//        --model FILE [--model FILE ...]
 //
-// --bench: instead of the tests, chars/s of the installed package in Node and
-// in Chromium (main thread and Web Worker) beside `causalgen bench generate`,
-// alternating round by round; prints a Markdown table (docs/benchmarks.md).
+// (tests/npm/bench_package.mjs measures the installed package's speed.)
 // Last line of the tests: "npm tests: N passed, M failed"; exit 1 on any failure.
-import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { launchChromium, root, startServer } from '../web/common.mjs';
+import { assert, nativeText, packAndInstall, projectVersion, run, sameText } from './install.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const consumerFiles = path.join(here, 'consumer');
 const tsc = path.join(root, 'tests', 'web', 'node_modules', 'typescript', 'bin', 'tsc');
 
 function parseArgs(argv) {
-  const o = { models: [], bench: 0, seconds: 3 };
+  const o = { models: [] };
   for (let i = 2; i < argv.length; ++i) {
     const a = argv[i];
     if (a === '--package') o.pkg = path.resolve(argv[++i]);
     else if (a === '--causalgen') o.causalgen = path.resolve(argv[++i]);
     else if (a === '--model') o.models.push(path.resolve(argv[++i]));
-    else if (a === '--bench') o.bench = Number(argv[++i]);
-    else if (a === '--seconds') o.seconds = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
   if (!o.pkg || !o.causalgen || !o.models.length) {
-    console.error('usage: test_package.mjs --package DIR --causalgen PATH --model FILE [--model FILE] [--bench ROUNDS [--seconds S]]');
+    console.error('usage: test_package.mjs --package DIR --causalgen PATH --model FILE [--model FILE ...]');
     process.exit(2);
   }
   return o;
@@ -59,45 +52,11 @@ async function check(name, fn) {
     return false;
   }
 }
-function assert(cond, message) { if (!cond) throw new Error(message); }
-const run = (cmd, argv, cwd) => spawnSync(cmd, argv, { cwd, encoding: 'utf8', maxBuffer: 1 << 26 });
-
-function projectVersion() {
-  const line = fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8').match(/^project\(causalgen VERSION (\S+)/m);
-  return line?.[1];
-}
-
-// --- 1, 2: pack and install into a fresh project ------------------------------
-function packAndInstall(project) {
-  const r = run('npm', ['pack', '--json', '--pack-destination', project], args.pkg);
-  assert(r.status === 0, `npm pack failed: ${r.stderr}`);
-  const [packed] = JSON.parse(r.stdout);
-  fs.writeFileSync(path.join(project, 'package.json'),
-                   JSON.stringify({ name: 'causalgen-consumer', private: true, type: 'module' }, null, 2));
-  const i = run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `./${packed.filename}`], project);
-  assert(i.status === 0, `npm install of the tarball failed: ${i.stderr}`);
-  for (const f of fs.readdirSync(consumerFiles)) fs.copyFileSync(path.join(consumerFiles, f), path.join(project, f));
-  return packed;
-}
-
-function native(model, prompt, o) {
-  const argv = ['generate', '--model', model, '--tokens', String(o.tokens), '--seed', String(o.seed),
-                '--temperature', String(o.temperature), '--top-k', String(o.topK), '--top-p', String(o.topP)];
-  if (prompt) argv.push('--prompt', prompt);
-  return execFileSync(args.causalgen, argv, { maxBuffer: 1 << 26 }).toString('utf8');
-}
-
-function sameText(got, want) {
-  if (got === want) return;
-  let i = 0;
-  while (got[i] === want[i]) ++i;
-  throw new Error(`differs at character ${i}: package ${JSON.stringify(got.slice(i, i + 20))} vs CLI ${JSON.stringify(want.slice(i, i + 20))}`);
-}
 
 async function testPackage(project) {
   let packed = null;
   const installed = await check('npm pack, then npm install of the tarball into a fresh project', () => {
-    packed = packAndInstall(project);
+    packed = packAndInstall(args.pkg, project);
     return `${packed.filename}, ${packed.entryCount} files, ${packed.size} bytes, in ${project}`;
   });
   if (!installed) return;
@@ -133,7 +92,7 @@ async function testPackage(project) {
     const r = run('node', ['readme_example.mjs'], project);
     assert(r.status === 0, `exit ${r.status}: ${r.stderr}`);
     const text = r.stdout.slice(r.stdout.indexOf('\n') + 1);  // after the info() line
-    sameText(`ROMEO:${text}\n`, native(model, 'ROMEO:', { tokens: 500, seed: 1337, temperature: 0.8, topK: 0, topP: 1 }));
+    sameText(`ROMEO:${text}\n`, nativeText(args.causalgen, model, 'ROMEO:', { tokens: 500, seed: 1337, temperature: 0.8, topK: 0, topP: 1 }));
     return `${example.trim().split('\n').length} lines; ${r.stdout.split('\n')[0]}`;
   });
 
@@ -177,7 +136,7 @@ async function testChromium(project) {
                       `prompt ${JSON.stringify(prompt)}, seed ${o.seed} == CLI`, async () => {
             const r = await page.evaluate(([k, u, p, opt]) => window.generateWith(k, u, p, opt),
                                           [kind, modelUrls[i], prompt, o]);
-            const want = native(m, prompt, o);
+            const want = nativeText(args.causalgen, m, prompt, o);
             sameText(prompt + r.text + '\n', want);
             return `${[...want].length} characters identical`;
           });
@@ -198,77 +157,10 @@ async function testChromium(project) {
   }
 }
 
-// --- --bench: chars/s side by side ------------------------------------------------
-function chromiumVersion() {
-  const r = run(process.env.CHROMIUM || '/usr/bin/chromium', ['--version']);
-  return (r.stdout.match(/Chromium [\d.]+/) ?? ['Chromium'])[0];
-}
-
-function nativeChars(model) {
-  const out = execFileSync(args.causalgen, ['bench', 'generate', '--model', model, '--positions', '1000',
-                                            '--seconds', String(args.seconds)]).toString();
-  return Number(out.split('\n').find((l) => /^\| 1000 \|/.test(l)).split('|')[2]);
-}
-
-async function bench(project) {
-  packAndInstall(project);
-  const model = args.models[0];
-  fs.copyFileSync(model, path.join(project, 'bench.cgm'));
-  const server = await startServer(project);
-  const browser = await launchChromium({ width: 800, height: 600 });
-  const rows = { native: [], node: [], main: [], worker: [] };
-  try {
-    await browser.page.goto(server.url);
-    await browser.page.waitForFunction(() => document.body.dataset.ready === 'yes', null, { timeout: 30000 });
-    // Characters for ~`seconds` of work, from a first native figure.
-    const tokens = Math.max(20000, Math.round(nativeChars(model) * args.seconds * 0.4));
-    const page = async (kind) => {
-      const o = { tokens: 3000, temperature: 1, seed: 99 };
-      await browser.page.evaluate(([k, opt]) => window.generateWith(k, 'bench.cgm', '', opt), [kind, o]);  // warm-up
-      const r = await browser.page.evaluate(([k, n]) => window.generateWith(k, 'bench.cgm', '',
-        { tokens: n, temperature: 1, seed: 1, keepText: false }), [kind, tokens]);
-      return r.chars / (r.ms / 1000);
-    };
-    for (let r = 0; r < args.bench; ++r) {
-      rows.native.push(nativeChars(model));
-      const n = run('node', ['node_check.mjs', '--model', path.join(project, 'bench.cgm'), '--bench', String(tokens)], project);
-      rows.node.push(JSON.parse(n.stdout.trim().split('\n').at(-1)).charsPerSec);
-      rows.main.push(await page('main'));
-      rows.worker.push(await page('worker'));
-      console.error(`round ${r + 1}: ${Object.entries(rows).map(([k, v]) => `${k} ${v.at(-1).toFixed(0)}`).join(', ')}`);
-    }
-  } finally {
-    await browser.close();
-    server.stop();
-  }
-  const best = (a) => Math.max(...a);
-  const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-  const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1];
-  console.log(`model: ${path.relative(root, model)}; machine: ${cpu}, ${os.cpus().length} cores, ` +
-              `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`${args.bench} rounds, alternating; temperature 1, no top-k/top-p; package: for await over characters\n`);
-  console.log('| runtime | best chars/s | median chars/s | vs native (best) |');
-  console.log('|---|---:|---:|---:|');
-  const labels = {
-    native: 'native x86-64 (`causalgen bench generate`, 1 thread)',
-    node: `npm package in Node ${process.versions.node} (\`CausalGen\`)`,
-    main: `npm package in ${chromiumVersion()} (\`CausalGen\`, main thread)`,
-    worker: 'npm package in Chromium (`CausalGenWorker`, Web Worker)',
-  };
-  for (const [k, label] of Object.entries(labels)) {
-    console.log(`| ${label} | ${best(rows[k]).toFixed(0)} | ${median(rows[k]).toFixed(0)} | ` +
-                `${((100 * best(rows[k])) / best(rows.native)).toFixed(0)}% |`);
-  }
-}
-
 const project = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'cg-npm-consumer-'));
 try {
-  if (args.bench) {
-    await bench(project);
-  } else {
-    await testPackage(project);
-    console.log(`npm tests: ${passed} passed, ${failed} failed`);
-  }
+  await testPackage(project);
+  console.log(`npm tests: ${passed} passed, ${failed} failed`);
 } finally {
   fs.rmSync(project, { recursive: true, force: true });
 }
