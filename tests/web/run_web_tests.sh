@@ -44,6 +44,7 @@ fi
 
 # --- build ---------------------------------------------------------------
 echo "== building the wasm module and the page"
+mkdir -p "$(dirname "$wasm_build")"
 "$root/wasm/build.sh" "$wasm_build" "$web" > "$wasm_build.log" 2>&1 || { tail -30 "$wasm_build.log"; die "wasm build failed (log: $wasm_build.log)"; }
 echo "== writing the test models"
 helper=$wasm_build/make_test_models
