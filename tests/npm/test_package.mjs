@@ -7,7 +7,8 @@
 //   4. `tsc --noEmit` of consumer/typed.ts against the installed declarations
 //      (TypeScript pinned in tests/web/package-lock.json);
 //   5. Chromium (Playwright): a page importing the installed package through an
-//      import map; CausalGen and CausalGenWorker give the CLI's text; stop by AbortSignal.
+//      import map; CausalGen and CausalGenWorker give the CLI's text; a worker generation stops
+//      by AbortSignal and by leaving the loop; a corrupt file rejects with the core's message.
 //
 //   node tests/npm/test_package.mjs --package build/wasm/npm --causalgen build/release/tools/causalgen \
 //        --model FILE [--model FILE ...]
@@ -147,6 +148,20 @@ async function testChromium(project) {
       const r = await page.evaluate((u) => window.abortAfter(u, 300), modelUrls[0]);
       assert(r.n === 300 && !r.running, JSON.stringify(r));
       return `${r.n} characters, then stopped`;
+    });
+    await check('Chromium CausalGenWorker: leaving the for-await loop stops; the next generation is the CLI\'s', async () => {
+      const r = await page.evaluate((u) => window.breakAfter(u, 200), modelUrls[0]);
+      assert(r.n === 200 && !r.running, JSON.stringify(r));
+      const o = { tokens: 300, seed: 8, temperature: 0.8, topK: 0, topP: 1 };
+      const again = await page.evaluate(([u, opt]) => window.generateWith('worker', u, 'ROMEO:', opt), [modelUrls[0], o]);
+      sameText(`ROMEO:${again.text}\n`, nativeText(args.causalgen, args.models[0], 'ROMEO:', o));
+    });
+    await check('Chromium CausalGenWorker: a corrupt model rejects with the core\'s message', async () => {
+      const bytes = [...fs.readFileSync(args.models[0])];
+      bytes[bytes.length >> 1] ^= 0x10;
+      const e = await page.evaluate((b) => window.loadBytes(b), bytes);
+      assert(e && e.name === 'CausalGenError' && /CRC-32 mismatch/.test(e.message), JSON.stringify(e));
+      return `${e.status}: ${e.message}`;
     });
     await check('Chromium: no errors in the page console', () => {
       assert(pageErrors.length === 0, pageErrors.join(' | '));

@@ -34,4 +34,22 @@ window.abortAfter = async (url, after) => {
   return { n, running: gen.running };
 };
 
+// Leaves a worker generation's for-await loop after `after` characters.
+window.breakAfter = async (url, after) => {
+  const gen = await model('worker', url);
+  let n = 0;
+  for await (const c of gen.generate('', { tokens: 10000000 })) if (++n === after) break;
+  return { n, running: gen.running };
+};
+
+// Loads bytes in a worker; returns the error's name, status and message.
+window.loadBytes = async (bytes) => {
+  try {
+    (await CausalGenWorker.load(new Uint8Array(bytes))).dispose();
+    return null;
+  } catch (e) {
+    return { name: e.name, status: e.status, message: e.message };
+  }
+};
+
 document.body.dataset.ready = 'yes';
