@@ -17,6 +17,7 @@ import { CausalGenError, Generation, Status } from './generation.mjs';
 
 export { CausalGenError, Generation, Status };
 export { CausalGenWorker } from './worker_client.mjs';
+
 // ---------------------------------------------------------------------------
 // The compiled core is shared by every model; each model gets its own instance
 // (and so its own memory, released with the model).
