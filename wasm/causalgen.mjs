@@ -1,37 +1,22 @@
-// causalgen for JavaScript: the WebAssembly core behind a small ES-module API.
-// Works in browsers (main thread or Web Worker) and in Node >= 18.
+// causalgen for JavaScript: the WebAssembly core behind a small ES-module API
+// (the npm package `causalgen`). Browsers (main thread or Web Worker) and Node >= 18.
 //
-//   import { CausalGen } from './causalgen.mjs';
-//   const gen = await CausalGen.load('models/tiny-shakespeare-max-avg.cgm',
-//                                    { onProgress: ({ loaded, total }) => ... });
-//   const run = gen.generate({ prompt: 'ROMEO:', tokens: 500, temperature: 0.8,
-//                              topK: 0, topP: 1, seed: 1337, onChar: (c) => ... });
-//   for await (const text of run) ...       // or: const { text } = await run.done;
-//   run.stop();                              // or gen.stop()
-//   gen.stats  // { charsPerSec, stateBytes, position, generated, heapBytes, ... }
+//   import { CausalGen } from 'causalgen';
+//   const gen = await CausalGen.load('model.cgm');   // URL, file path (Node), ArrayBuffer, Blob
+//   for await (const c of gen.generate('ROMEO:', { tokens: 500, seed: 1337 })) ...
+//   gen.info(); gen.stateBytes(); gen.stats;
+//   CausalGenWorker (worker_client.mjs): the same in a Web Worker.
 //
-// Generation follows `causalgen generate` exactly: the same model, prompt,
-// seed and sampling parameters give the same characters as the native CLI.
-// Errors from the core (corrupt file, character not in the vocabulary, bad
-// parameter) are thrown / rejected as CausalGenError carrying the core's message.
+// Generation follows `causalgen generate` exactly (it is the C API's loop,
+// cg_generate_begin/next): the same model, prompt, seed and sampling
+// parameters give the same characters as the native CLI. Errors from the core
+// (corrupt file, character not in the vocabulary, bad parameter) are thrown /
+// rejected as CausalGenError carrying the core's message.
 import createCausalGenCore from './causalgen_core.mjs';
+import { CausalGenError, Generation, Status } from './generation.mjs';
 
-/** Status codes of causalgen.h (CG_*). */
-export const Status = Object.freeze({
-  OK: 0, TRUNCATED: 1, BAD_MAGIC: 2, BAD_VERSION: 3, CRC_MISMATCH: 4, BAD_CONFIG: 5,
-  BAD_VOCAB: 6, BAD_TENSOR: 7, OUT_OF_BOUNDS: 8, MISALIGNED: 9, ARENA_TOO_SMALL: 10,
-  UNKNOWN_CHAR: 11, BAD_ARGUMENT: 12, WINDOW_EXCEEDED: 13,
-});
-
-/** An error from the core (code/status set) or from this wrapper (code -1). */
-export class CausalGenError extends Error {
-  constructor(message, code = -1, status = 'error') {
-    super(message);
-    this.name = 'CausalGenError';
-    this.code = code;      // a Status value, or -1 when the error is not the core's
-    this.status = status;  // the core's status name: "crc mismatch", "unknown character", ...
-  }
-}
+export { CausalGenError, Generation, Status };
+export { CausalGenWorker } from './worker_client.mjs';
 
 // ---------------------------------------------------------------------------
 // The compiled core is shared by every model; each model gets its own instance
@@ -92,6 +77,25 @@ const now = () => (globalThis.performance ? performance.now() : Date.now());
 // ---------------------------------------------------------------------------
 // Reading a model's bytes from any source, with progress.
 
+// Outside a page (Node), a string without a URL scheme is a file path,
+// relative to the working directory as a user expects.
+function isNodeFilePath(source) {
+  return typeof source === 'string' && !globalThis.location && typeof process === 'object' &&
+         !/^[a-z][a-z0-9+.-]+:/i.test(source);
+}
+
+async function readLocalFile(pathOrUrl, onProgress) {
+  const fs = await import('node:fs/promises');
+  let bytes;
+  try {
+    bytes = new Uint8Array(await fs.readFile(pathOrUrl));
+  } catch (e) {
+    throw new CausalGenError(`cannot read ${pathOrUrl}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  }
+  onProgress?.({ loaded: bytes.length, total: bytes.length });
+  return bytes;
+}
+
 async function readSource(source, onProgress, signal) {
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) {
@@ -103,15 +107,11 @@ async function readSource(source, onProgress, signal) {
     return bytes;
   }
   if (typeof source !== 'string' && !(source instanceof URL)) {
-    throw new CausalGenError('CausalGen.load: expected an ArrayBuffer, typed array, Blob or URL');
+    throw new CausalGenError('CausalGen.load: expected an ArrayBuffer, typed array, Blob, URL or file path');
   }
+  if (isNodeFilePath(source)) return readLocalFile(source, onProgress);
   const url = new URL(String(source), globalThis.location?.href ?? import.meta.url);
-  if (url.protocol === 'file:') {
-    const fs = await import('node:fs/promises');
-    const bytes = new Uint8Array(await fs.readFile(url));
-    onProgress?.({ loaded: bytes.length, total: bytes.length });
-    return bytes;
-  }
+  if (url.protocol === 'file:') return readLocalFile(url, onProgress);
   let response;
   try {
     response = await fetch(url, { signal });
@@ -168,55 +168,11 @@ function checkCount(name, v, max) {
 
 // ---------------------------------------------------------------------------
 
-/** One running generation: stoppable, awaitable (`done`) and async-iterable. */
-export class Generation {
-  constructor(model) {
-    this._model = model;
-    this._stopRequested = false;
-    this._queue = [];
-    this._waiters = [];
-    this._iterating = false;
-    this._finished = false;
-    this.text = '';
-    this.done = new Promise((resolve, reject) => { this._resolve = resolve; this._reject = reject; });
-    this.done.catch(() => {});  // an unobserved failure is reported by the iterator or done
-  }
-
-  /** Asks the generation to stop; it does so before the next chunk. */
-  stop() { this._stopRequested = true; }
-
-  get stopped() { return this._stopRequested; }
-
-  _push(item) {
-    if (!this._iterating) return;
-    const w = this._waiters.shift();
-    if (w) w(item); else this._queue.push(item);
-  }
-
-  _finish(error) {
-    this._finished = true;
-    if (error) this._push({ error }); else this._push({ end: true });
-  }
-
-  /** Yields the text as it is generated, a chunk (one or more characters) at a time. */
-  async *[Symbol.asyncIterator]() {
-    this._iterating = true;
-    for (;;) {
-      const item = this._queue.length ? this._queue.shift()
-        : this._finished && !this._queue.length ? { end: true }
-        : await new Promise((resolve) => this._waiters.push(resolve));
-      if (item.error) throw item.error;
-      if (item.end) return;
-      yield item.text;
-    }
-  }
-}
-
 /** A loaded model with its generation state, in its own WebAssembly instance. */
 export class CausalGen {
   /**
-   * Loads a model file. source: ArrayBuffer, typed array, Blob/File, or URL
-   * (string or URL; file: URLs work in Node).
+   * Loads a model file. source: ArrayBuffer, typed array, Blob/File, URL
+   * (string or URL; file: URLs in Node), or in Node a file path.
    * options: { onProgress({loaded, total}), signal, wasm (URL, bytes or
    * WebAssembly.Module of causalgen_core.wasm; default: next to this file) }.
    * Rejects with CausalGenError carrying the core's message if the file is
@@ -251,7 +207,7 @@ export class CausalGen {
     const mixers = [];
     for (let l = 0; l < nLayer; ++l) mixers.push(M.UTF8ToString(M._cg_mixer_name(m, l)));
     const stateBytes = Number(M._cg_state_bytes(m));
-    this.info = Object.freeze({
+    this._info = Object.freeze({
       vocabSize: V,
       vocab,
       blockSize: M._cg_block_size(m),
@@ -281,6 +237,15 @@ export class CausalGen {
     this._current = null;
     this._stats = { charsPerSec: 0, computeCharsPerSec: 0, generated: 0, elapsedMs: 0, position: 0 };
   }
+
+  /**
+   * What the model is: vocabSize, vocab, blockSize, nLayer, nEmbd, nHead, bias,
+   * posEmb, mixers, windowLimited, parameters, fileBytes, stateBytes.
+   */
+  info() { return this._info; }
+
+  /** Bytes of generation state (cg_state_bytes): fixed for a model, however long the text. */
+  stateBytes() { return this._stateBytes; }
 
   _error() {
     const M = this._M;
@@ -328,37 +293,47 @@ export class CausalGen {
   stop() { this._current?.stop(); }
 
   /**
-   * Starts generating. Options (defaults as `causalgen generate`):
-   *   prompt ('') -- fed first; when empty, a newline is fed (not output);
+   * Starts generating after `prompt` (default ''; when empty, a newline is fed,
+   * not output). Options (defaults as `causalgen generate`):
    *   tokens (500), temperature (0.8; 0 = greedy), topK (0 = off), topP (1 = off),
    *   seed (1337; number, bigint or decimal string, 0..2^64-1),
+   *   signal -- an AbortSignal: aborting stops the generation,
    *   onChar(c, stats) per character, onChunk(text, stats) per chunk,
    *   chunkMs (8) -- time in the core between yields to the event loop,
    *   keepText (true) -- false: do not accumulate the text (long streams).
-   * Returns a Generation: await gen.done -> { text, stopped, stats }, iterate
-   * it for chunks, call stop(). Bad parameters throw at once; a prompt with a
-   * character outside the vocabulary rejects `done` with the core's message.
+   * Returns a Generation: `for await (const c of run)` yields characters
+   * (leaving the loop early stops it), run.chunks() yields chunks, await
+   * run.done -> { text, stopped, stats }, run.stop(). Bad parameters throw at
+   * once; a prompt with a character outside the vocabulary rejects `done` (and
+   * the iterator) with the core's message.
    */
-  generate(options = {}) {
+  generate(prompt = '', options = {}) {
     if (!this._M) throw new CausalGenError('the model was disposed');
     if (this._current) throw new CausalGenError('a generation is already running; stop it first');
+    if (typeof prompt !== 'string') throw new CausalGenError('prompt must be a string');
     const {
-      prompt = '', tokens = 500, temperature = 0.8, topK = 0, topP = 1.0, seed = 1337,
+      tokens = 500, temperature = 0.8, topK = 0, topP = 1.0, seed = 1337, signal = null,
       onChar = null, onChunk = null, chunkMs = 8, keepText = true,
     } = options;
     const M = this._M;
-    if (typeof prompt !== 'string') throw new CausalGenError('prompt must be a string');
     checkCount('tokens', tokens, 100000000);
     checkCount('topK', topK, 0xffffffff);
     const seed64 = toSeed(seed);
     M._cgw_sampler_set(this._sampler, Number(temperature), topK, Number(topP));
     if (M._cg_sampler_check(this._sampler, this._err) !== 0) throw this._error();
 
-    const run = new Generation(this);
+    // Stopping frees the model for the next generate() at once: the loop
+    // below sees the request before it touches the core again.
+    const release = () => { if (this._current === run) this._current = null; };
+    const run = new Generation(release, signal);
+    if (run.stopped) {  // the signal was aborted already
+      run._settle({ text: '', stopped: true, stats: this.stats });
+      return run;
+    }
     this._current = run;
     this._run(run, { prompt, tokens, seed64, onChar, onChunk, chunkMs, keepText }).then(
-      (result) => { this._current = null; run._finish(); run._resolve(result); },
-      (error) => { this._current = null; run._finish(error); run._reject(error); });
+      (result) => { release(); run._settle(result); },
+      (error) => { release(); run._fail(error); });
     return run;
   }
 
@@ -371,8 +346,9 @@ export class CausalGen {
     if (!s) throw this._error();
     this._stats = { charsPerSec: 0, computeCharsPerSec: 0, generated: 0, elapsedMs: 0,
                     position: 0 };
+    let stats = this.stats;
     await yieldToEventLoop();  // generate() returns before any work is done
-    if (run._stopRequested || !this._M) return { text: '', stopped: true, stats: this.stats };
+    if (run._stopRequested || !this._M) return { text: '', stopped: true, stats };
 
     // The core's generation loop (cg_generate_begin/next): the prompt is fed
     // here -- when empty, a newline that is not output -- and the characters
@@ -409,16 +385,16 @@ export class CausalGen {
         elapsedMs: elapsed,
         position: Number(M._cg_state_position(s)),
       };
-      const stats = this.stats;
+      stats = this.stats;
       if (onChar) for (const c of text) onChar(c, stats);
       if (onChunk) onChunk(text, stats);
-      run._push({ text });
+      run._push(text);
       // Aim each chunk at chunkMs of work so that stop() is seen promptly.
       const perChar = dt / got;
       chunk = perChar > 0 ? Math.max(1, Math.min(this._outCap, Math.round(chunkMs / perChar))) : chunk * 2;
       if (remaining > 0) await yieldToEventLoop();
     }
-    return { text: run.text, stopped: remaining > 0, stats: { ...this.stats, running: false } };
+    return { text: run.text, stopped: remaining > 0, stats: { ...stats, running: false } };
   }
 }
 

@@ -1,5 +1,8 @@
-// The demo page's main thread: controls, streaming output and live figures.
-// All model work happens in worker.mjs.
+// The demo page: controls, streaming output and live figures. The model runs
+// in a Web Worker through the npm package's public API (CausalGenWorker;
+// `causalgen` is mapped to the package by the page's import map).
+import { CausalGenWorker } from 'causalgen';
+
 //
 // URL parameters: ?model=URL picks the model loaded at start (default: the
 // shipped Shakespeare model next to the page).
@@ -50,17 +53,19 @@ function appendOutput(text) {
 clearOutput();
 
 const page = {
-  info: null,          // the loaded model's info, or null
+  model: null,         // the loaded CausalGenWorker, or null
+  info: null,          // its info(), or null
   name: null,          // its file name
   loading: false,
-  running: false,
+  run: null,           // the running Generation, or null
   genId: 0,
   pending: '',         // text received but not yet drawn
-  stats: null,         // latest stats from the worker
+  stats: null,         // latest stats of the generation
   promptChars: 0,
   samples: [],         // [{ position, stateBytes }] for the chart
   flushQueued: false,
 };
+const running = () => page.run !== null;
 
 // --- formatting -----------------------------------------------------------
 const nf = new Intl.NumberFormat('en-US');
@@ -86,41 +91,26 @@ function summarizeMixers(mixers) {
 }
 const kvBytesPerChar = (info) => 2 * info.nLayer * info.nEmbd * 4;
 
-// --- the worker -------------------------------------------------------------
-const worker = new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
-worker.onerror = (e) => showError(`The worker failed to start: ${e.message ?? 'unknown error'}`);
-worker.onmessage = (e) => {
-  const msg = e.data;
-  switch (msg.type) {
-    case 'progress': onProgress(msg); break;
-    case 'loaded': onLoaded(msg); break;
-    case 'load-error': onLoadError(msg); break;
-    case 'chunk': if (msg.id === page.genId) onChunk(msg); break;
-    case 'done': if (msg.id === page.genId) onDone(msg); break;
-    case 'gen-error': if (msg.id === page.genId) onGenError(msg); break;
-    default: break;
-  }
-};
-
-function loadUrl(url) {
-  const name = decodeURIComponent(new URL(url).pathname.split('/').pop());
-  startLoading(name, 'Downloading');
-  worker.postMessage({ type: 'load', url, name });
-}
-
-async function loadFile(file) {
-  if (!file) return;
-  startLoading(file.name, 'Reading');
-  let buffer;
+// --- loading -------------------------------------------------------------
+// A new model gets its own worker; the old one is let go only once the new
+// one has loaded, so that a bad file leaves the page working.
+async function load(source, name, verb) {
+  startLoading(name, verb);
+  let next;
   try {
-    buffer = await file.arrayBuffer();
+    next = await CausalGenWorker.load(source, { onProgress });
   } catch (e) {
-    onLoadError({ name: file.name, message: `cannot read the file: ${e.message}`,
-                  keptPrevious: page.info !== null });
+    onLoadError({ name, message: e.message, keptPrevious: page.info !== null });
     return;
   }
-  worker.postMessage({ type: 'load', buffer, name: file.name }, [buffer]);
+  if (page.run) page.run.stop();
+  page.model?.dispose();
+  page.model = next;
+  onLoaded({ name, info: next.info() });
 }
+
+const loadUrl = (url) => load(url, decodeURIComponent(new URL(url).pathname.split('/').pop()), 'Downloading');
+const loadFile = (file) => { if (file) load(file, file.name, 'Reading'); };
 
 function startLoading(name, verb) {
   page.loading = true;
@@ -214,7 +204,7 @@ function readParams() {
 }
 
 function startGeneration() {
-  if (!page.info || page.running || page.loading) return;
+  if (!page.info || running() || page.loading) return;
   let params;
   try {
     params = readParams();
@@ -222,8 +212,7 @@ function startGeneration() {
     setGenStatus(e.message, 'error');
     return;
   }
-  page.genId += 1;
-  page.running = true;
+  const id = ++page.genId;
   page.pending = '';
   page.stats = null;
   page.promptChars = [...(params.prompt || '\n')].length;
@@ -235,12 +224,19 @@ function startGeneration() {
   ui.cps.textContent = '…';
   ui.generated.textContent = '0';
   setGenStatus('Generating…');
+  const { prompt, ...options } = params;
+  page.run = page.model.generate(prompt, {
+    ...options,
+    keepText: false,  // the page keeps the text; a long stream must not grow twice
+    onChunk: (text, stats) => { if (id === page.genId) onChunk({ text, stats }); },
+  });
   updateButtons();
-  worker.postMessage({ type: 'generate', id: page.genId, params });
+  page.run.done.then((result) => { if (id === page.genId) onDone(result); },
+                     (e) => { if (id === page.genId) onGenError(e); });
 }
 
 function stopGeneration() {
-  if (page.running) worker.postMessage({ type: 'stop' });
+  page.run?.stop();
 }
 
 function onChunk({ text, stats }) {
@@ -276,7 +272,7 @@ function flush() {
 function onDone({ stopped, stats }) {
   page.stats = stats;
   flush();
-  page.running = false;
+  page.run = null;
   ui.output.classList.remove('running');
   document.body.dataset.gen = stopped ? 'stopped' : 'done';
   const secs = stats.elapsedMs / 1000;
@@ -288,7 +284,7 @@ function onDone({ stopped, stats }) {
 
 function onGenError({ message }) {
   flush();
-  page.running = false;
+  page.run = null;
   ui.output.classList.remove('running');
   document.body.dataset.gen = 'error';
   setGenStatus(`Could not generate: ${message}`, 'error');
@@ -301,8 +297,8 @@ function setGenStatus(text, kind = '') {
 }
 
 function updateButtons() {
-  ui.generate.disabled = !page.info || page.running || page.loading;
-  ui.stop.disabled = !page.running;
+  ui.generate.disabled = !page.info || running() || page.loading;
+  ui.stop.disabled = !running();
 }
 
 // --- the memory chart: fixed state against a KV cache ------------------------

@@ -79,13 +79,13 @@ function firstDifference(a, b) {
 
 // A prompt made of characters the model knows.
 function promptFor(gen, wanted) {
-  const known = new Set(gen.info.vocab);
+  const known = new Set(gen.info().vocab);
   const chars = [...wanted].filter((c) => known.has(c));
-  return chars.length ? chars.join('') : gen.info.vocab.slice(1, 6).join('');
+  return chars.length ? chars.join('') : gen.info().vocab.slice(1, 6).join('');
 }
 
 const cases = (gen) => {
-  const latin = gen.info.vocab.filter((c) => c.codePointAt(0) >= 0xc0).slice(0, 3).join('');
+  const latin = gen.info().vocab.filter((c) => c.codePointAt(0) >= 0xc0).slice(0, 3).join('');
   return [
     { name: 'CLI defaults, no prompt', o: { tokens: 300 } },
     { name: 'prompt, seed 42, T=1', o: { tokens: 300, prompt: promptFor(gen, 'ROMEO:\nBut soft'), seed: 42, temperature: 1.0 } },
@@ -101,8 +101,8 @@ const cases = (gen) => {
 
 async function wasmText(gen, o) {
   const opts = { tokens: o.tokens };
-  for (const k of ['prompt', 'seed', 'temperature', 'topK', 'topP']) if (o[k] !== undefined) opts[k] = o[k];
-  const { text } = await gen.generate(opts).done;
+  for (const k of ['seed', 'temperature', 'topK', 'topP']) if (o[k] !== undefined) opts[k] = o[k];
+  const { text } = await gen.generate(o.prompt, opts).done;
   return Buffer.from((o.prompt ?? '') + text + '\n', 'utf8');
 }
 
@@ -118,7 +118,7 @@ for (const file of files) {
     report(false, `${label}: load`, e.message);
     continue;
   }
-  const i = gen.info;
+  const i = gen.info();
   console.log(`# ${label}: ${i.nLayer}x${i.nEmbd} [${i.mixers.join(',')}], vocab ${i.vocabSize}, ` +
               `T ${i.blockSize}, ${i.parameters} parameters, state ${i.stateBytes} bytes`);
   for (const c of cases(gen)) {
@@ -173,7 +173,7 @@ const gen = await CausalGen.load(good);
 
 await check('unknown prompt character rejects with the core message', async () => {
   let error = null;
-  try { await gen.generate({ prompt: 'OK \u2603', tokens: 5 }).done; } catch (e) { error = e; }
+  try { await gen.generate('OK \u2603', { tokens: 5 }).done; } catch (e) { error = e; }
   assert(error instanceof CausalGenError, `expected CausalGenError, got ${error}`);
   assert(error.message.includes('U+2603') && error.status === 'unknown character', error.message);
   const nat = nativeError(null, ['--prompt', 'OK \u2603'], base);
@@ -183,9 +183,9 @@ await check('unknown prompt character rejects with the core message', async () =
 
 await check('bad temperature throws the core message', async () => {
   let error = null;
-  try { gen.generate({ temperature: -1 }); } catch (e) { error = e; }
+  try { gen.generate('', { temperature: -1 }); } catch (e) { error = e; }
   assert(error instanceof CausalGenError && /temperature -1 outside/.test(error.message), String(error));
-  try { gen.generate({ topP: 0 }); } catch (e) { error = e; }
+  try { gen.generate('', { topP: 0 }); } catch (e) { error = e; }
   assert(/top-p 0 outside/.test(error.message), error.message);
   return error.message;
 });
@@ -193,14 +193,14 @@ await check('bad temperature throws the core message', async () => {
 await check('bad tokens / seed throw', async () => {
   for (const o of [{ tokens: -1 }, { tokens: 1.5 }, { seed: -1 }, { seed: 'x' }, { topK: -2 }]) {
     let error = null;
-    try { gen.generate(o); } catch (e) { error = e; }
+    try { gen.generate('', o); } catch (e) { error = e; }
     assert(error instanceof CausalGenError, `${JSON.stringify(o)} did not throw`);
   }
 });
 
 await check('stop() stops a long generation', async () => {
   let chunks = 0;
-  const run = gen.generate({ tokens: 10000000, onChunk: () => { if (++chunks === 3) run.stop(); } });
+  const run = gen.generate('', { tokens: 10000000, onChunk: () => { if (++chunks === 3) run.stop(); } });
   const t0 = Date.now();
   const result = await run.done;
   assert(result.stopped, 'not marked stopped');
@@ -210,13 +210,13 @@ await check('stop() stops a long generation', async () => {
 });
 
 await check('a second generate() while running throws; the model works after', async () => {
-  const run = gen.generate({ tokens: 1000000 });
+  const run = gen.generate('', { tokens: 1000000 });
   let error = null;
-  try { gen.generate({ tokens: 1 }); } catch (e) { error = e; }
+  try { gen.generate('', { tokens: 1 }); } catch (e) { error = e; }
   gen.stop();
   await run.done;
   assert(error && /already running/.test(error.message), String(error));
-  const { text } = await gen.generate({ tokens: 10, seed: 1 }).done;
+  const { text } = await gen.generate('', { tokens: 10, seed: 1 }).done;
   assert([...text].length === 10, 'no text after stop');
 });
 
@@ -224,33 +224,41 @@ await check('state bytes and wasm memory stay constant while generating', async 
   const seen = new Set();
   const heap = new Set();
   const positions = [];
-  await gen.generate({ tokens: 20000, onChunk: (t, s) => {
+  await gen.generate('', { tokens: 20000, onChunk: (t, s) => {
     seen.add(s.stateBytes); heap.add(s.heapBytes); positions.push(s.position);
   } }).done;
-  assert(seen.size === 1 && [...seen][0] === gen.info.stateBytes, `state bytes ${[...seen]}`);
+  assert(seen.size === 1 && [...seen][0] === gen.info().stateBytes, `state bytes ${[...seen]}`);
   assert(heap.size === 1, `heap grew: ${[...heap]}`);
   assert(positions.at(-1) === 20000, `position ${positions.at(-1)}`);
   const s = gen.stats;
   assert(s.generated === 20000 && s.charsPerSec > 0, JSON.stringify(s));
-  return `${gen.info.stateBytes} state bytes at every one of ${positions.length} chunks; ${Math.round(s.charsPerSec)} chars/s`;
+  return `${gen.info().stateBytes} state bytes at every one of ${positions.length} chunks; ${Math.round(s.charsPerSec)} chars/s`;
 });
 
-await check('async iteration yields the same text as done', async () => {
-  const run = gen.generate({ tokens: 500, seed: 9 });
-  let streamed = '';
-  for await (const t of run) streamed += t;
+await check('async iteration yields the characters of done, one at a time', async () => {
+  const run = gen.generate('', { tokens: 500, seed: 9 });
+  const chars = [];
+  for await (const c of run) chars.push(c);
   const { text } = await run.done;
-  assert(streamed === text && [...text].length === 500, 'iteration differs');
+  assert(chars.join('') === text && chars.length === 500 && chars.every((c) => [...c].length === 1),
+         'iteration differs');
+});
+
+await check('chunks() yields the same text as done', async () => {
+  const run = gen.generate('', { tokens: 500, seed: 9 });
+  let streamed = '';
+  for await (const t of run.chunks()) streamed += t;
+  assert(streamed === (await run.done).text, 'chunks differ');
 });
 
 await check('dispose() during a generation ends it cleanly', async () => {
   const other = await CausalGen.load(good);
   let chunks = 0;
-  const run = other.generate({ tokens: 1000000, onChunk: () => { if (++chunks === 2) other.dispose(); } });
+  const run = other.generate('', { tokens: 1000000, onChunk: () => { if (++chunks === 2) other.dispose(); } });
   const result = await run.done;
   assert(result.stopped && !other.running, 'not stopped');
   let error = null;
-  try { other.generate({ tokens: 1 }); } catch (e) { error = e; }
+  try { other.generate('', { tokens: 1 }); } catch (e) { error = e; }
   assert(error && /disposed/.test(error.message), `generate after dispose: ${error}`);
 });
 

@@ -136,10 +136,10 @@ async function browserRound(browser, url) {
 }
 
 async function nodeRound(gen) {
-  await gen.generate({ tokens: 3000, temperature: 1.0, seed: 99 }).done;
+  await gen.generate('', { tokens: 3000, temperature: 1.0, seed: 99 }).done;
   for (let n = 4000; ; n *= 2) {
     const c0 = process.cpuUsage();
-    const { stats } = await gen.generate({ tokens: n, temperature: 1.0, seed: 1, chunkMs: 50 }).done;
+    const { stats } = await gen.generate('', { tokens: n, temperature: 1.0, seed: 1, chunkMs: 50, keepText: false }).done;
     const c = process.cpuUsage(c0);
     if (stats.elapsedMs >= opt.seconds * 1000) {
       return { cps: stats.charsPerSec, cpuCps: n / ((c.user + c.system) / 1e6), state: stats.stateBytes };
@@ -149,7 +149,7 @@ async function nodeRound(gen) {
 
 const server = await startServer(web);
 const browser = await launchChromium({ width: 900, height: 600 });
-const { CausalGen } = await import(pathToFileURL(path.join(web, 'causalgen.mjs')).href);
+const { CausalGen } = await import(pathToFileURL(path.join(wasmBuild, 'npm', 'causalgen.mjs')).href);
 const gen = await CausalGen.load(new Uint8Array(fs.readFileSync(opt.model)));
 
 const rows = { native: [], chromium: [], node: [] };

@@ -6,8 +6,11 @@
 # 3. node: the wasm module's text == the native CLI's, byte for byte, on every
 #    test model and the shipped model when present; errors, stop, stats;
 # 4. Playwright + Debian's Chromium against the served page (tests/web/browser_test.mjs),
-#    writing a screenshot to build/web/screenshot.png.
-# Installs emscripten/chromium (as root, when missing) and playwright-core (npm ci).
+#    writing a screenshot to build/web/screenshot.png;
+# 5. the npm package as a user installs it (tests/npm/test_package.mjs): npm pack,
+#    install into a fresh project, Node == CLI, tsc --noEmit, Chromium.
+# Installs emscripten/chromium (as root, when missing) and playwright-core +
+# typescript (npm ci, versions pinned in tests/web/package-lock.json).
 # Last line: "web tests: N passed, M failed"; exit status 1 on any failure.
 # Override folders with CAUSALGEN_WASM_BUILD and CAUSALGEN_WEB_DIR.
 set -uo pipefail
@@ -35,12 +38,13 @@ if ((${#missing[@]})); then
     || die "apt-get install ${missing[*]} failed"
 fi
 command -v node >/dev/null || die "node not found"
-if [[ ! -d $here/node_modules/playwright-core ]]; then
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci (playwright-core) failed"
+if [[ ! -d $here/node_modules/playwright-core || ! -d $here/node_modules/typescript ]]; then
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci (playwright-core, typescript) failed"
 fi
 
 # --- build ---------------------------------------------------------------
 echo "== building the wasm module and the page"
+mkdir -p "$(dirname "$wasm_build")"
 "$root/wasm/build.sh" "$wasm_build" "$web" > "$wasm_build.log" 2>&1 || { tail -30 "$wasm_build.log"; die "wasm build failed (log: $wasm_build.log)"; }
 echo "== writing the test models"
 helper=$wasm_build/make_test_models
@@ -73,13 +77,20 @@ count() {  # count LOG PREFIX: adds "PREFIX: N passed, M failed" from LOG, or on
 
 echo "== node: wasm vs native"
 log=$(mktemp)
-node "$root/tests/wasm/parity.mjs" --causalgen "$causalgen" --module "$web" --models "${node_models[@]}" 2>&1 | tee "$log"
+node "$root/tests/wasm/parity.mjs" --causalgen "$causalgen" --module "$wasm_build/npm" --models "${node_models[@]}" 2>&1 | tee "$log"
 count "$log" "node tests"
 
 echo "== Chromium: the demo page"
 timeout 900 node "$here/browser_test.mjs" --web "$web" --causalgen "$causalgen" "${browser_models[@]}" \
   --other test-models/random-nobias-odd-width.cgm --screenshot "$web/screenshot.png" 2>&1 | tee "$log"
 count "$log" "browser tests"
+
+echo "== the npm package, installed from its tarball into a fresh project"
+npm_models=(--model "$web/test-models/random-tiny-max-avg.cgm" --model "$web/test-models/random-hybrid-attention.cgm")
+[[ -f $web/$shipped_rel ]] && npm_models+=(--model "$web/$shipped_rel")
+timeout 900 node "$root/tests/npm/test_package.mjs" --package "$wasm_build/npm" --causalgen "$causalgen" \
+  "${npm_models[@]}" 2>&1 | tee "$log"
+count "$log" "npm tests"
 rm -f "$log"
 
 echo "web tests: $passed passed, $failed failed"
