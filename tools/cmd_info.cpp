@@ -23,11 +23,18 @@ int run_info(const std::string& path) {
   std::printf("block size   %u (training window T)\n", c.block_size);
   std::printf("layers       %u\n", c.n_layer);
   std::printf("embedding    %u\n", c.n_embd);
-  if (c.has_attention()) std::printf("heads        %u\n", c.n_head);
+  bool local = false;
+  for (uint32_t l = 0; l < c.n_layer; ++l) local = local || mixer_takes_window(c.mixers[l]);
+  if (c.has_attention() || local) std::printf("heads        %u\n", c.n_head);
   std::printf("bias         %s\n", c.bias ? "yes" : "no");
   std::printf("position emb %s\n", c.pos_emb ? "yes" : "no");
   std::printf("mixers      ");
   for (uint32_t l = 0; l < c.n_layer; ++l) std::printf(" %s", mixer_name(c.mixers[l]));
+  if (local) {  // the window of each layer that has one
+    std::printf("\nwindows     ");
+    for (uint32_t l = 0; l < c.n_layer; ++l)
+      if (mixer_takes_window(c.mixers[l])) std::printf(" %u (layer %u)", c.window[l], l);
+  }
   std::printf("\nparameters   %llu\n", static_cast<unsigned long long>(c.parameter_count()));
   std::printf("state bytes  %zu%s\n", state_bytes(c),
               c.window_limited() ? " (window of T positions; slides past T)"

@@ -27,6 +27,11 @@ bool mixer_window_limited(Mixer m) {
   return d && d->window_limited;
 }
 
+bool mixer_takes_window(Mixer m) {
+  const mixers::MixerDesc* d = mixers::find(m);
+  return d && d->takes_window;
+}
+
 bool Config::has_attention() const {
   for (uint32_t l = 0; l < n_layer && l < kMaxLayers; ++l)
     if (mixers[l] == Mixer::attention) return true;
@@ -60,7 +65,14 @@ Status validate_config(const Config& c, Error* err) {
     if (!mixers::find(c.mixers[l]))
       return fail(err, Status::bad_config, "layer %u has unknown mixer code %u", l,
                   static_cast<uint32_t>(c.mixers[l]));
-  if (c.has_attention()) {
+  bool heads = c.has_attention();
+  for (uint32_t l = 0; l < c.n_layer; ++l) {
+    if (c.mixers[l] == Mixer::local) heads = true;
+    if (mixer_takes_window(c.mixers[l]) && (c.window[l] < 1 || c.window[l] > c.block_size))
+      return fail(err, Status::bad_config, "layer %u (%s): window %u outside 1..%u (block_size)", l,
+                  mixer_name(c.mixers[l]), c.window[l], c.block_size);
+  }
+  if (heads) {
     if (c.n_head < 1 || c.n_head > c.n_embd || c.n_embd % c.n_head != 0)
       return fail(err, Status::bad_config, "n_head %u does not divide n_embd %u", c.n_head,
                   c.n_embd);
@@ -77,7 +89,7 @@ bool named_config(const char* name, Mixer mixer, Config* out) {
   } else {
     return false;
   }
-  for (uint32_t l = 0; l < c.n_layer; ++l) c.mixers[l] = mixer;
+  for (uint32_t l = 0; l < c.n_layer; ++l) c.mixers[l] = mixer, c.window[l] = c.block_size;
   c.bias = true;
   // Attention needs positions; shift mixers get order from the shift itself and
   // then generate without a window limit.

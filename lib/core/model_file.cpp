@@ -71,11 +71,18 @@ enum : uint32_t {
   kOffNTensors = 44, kOffMixers = 48, kOffVocabTable = 52, kOffDir = 56, kOffData = 60,
 };
 
-// Byte layout that a config implies; parse and write both use it.
+// Byte layout that a config implies; parse and write both use it. windows is
+// 0 when no layer's mixer takes a window (then the file has no window table).
 struct Layout {
-  uint32_t mixers, vocab, dir, data;
+  uint32_t mixers, windows, vocab, dir, data;
   uint64_t file_size;
 };
+
+bool has_window_table(const Config& c) {
+  for (uint32_t l = 0; l < c.n_layer && l < kMaxLayers; ++l)
+    if (mixer_takes_window(c.mixers[l])) return true;
+  return false;
+}
 
 uint64_t tensor_bytes(const TensorSpec& t) { return uint64_t(t.rows) * t.cols * 4; }
 
@@ -94,7 +101,9 @@ template <class F>
 Layout layout_with(const Config& c, F&& nbytes_of) {
   Layout l;
   l.mixers = kHeaderSize;
-  l.vocab = uint32_t(align_up(l.mixers + c.n_layer, 4));
+  const uint32_t after_mixers = uint32_t(align_up(l.mixers + c.n_layer, 4));
+  l.windows = has_window_table(c) ? after_mixers : 0;
+  l.vocab = l.windows ? l.windows + 4 * c.n_layer : after_mixers;
   l.dir = uint32_t(align_up(l.vocab + uint64_t(c.vocab_size) * 4, 8));
   l.data = uint32_t(align_up(l.dir + uint64_t(tensor_count(c)) * kDirEntrySize, kTensorAlign));
   uint64_t off = l.data;
@@ -189,6 +198,9 @@ Status write_model(const Config& c, const uint32_t* codepoints, const float* par
   store_u32(b + kOffDir, lay.dir);
   store_u32(b + kOffData, lay.data);
   for (uint32_t l = 0; l < c.n_layer; ++l) b[lay.mixers + l] = uint8_t(c.mixers[l]);
+  if (lay.windows)
+    for (uint32_t l = 0; l < c.n_layer; ++l)
+      store_u32(b + lay.windows + 4 * l, mixer_takes_window(c.mixers[l]) ? c.window[l] : 0);
   for (uint32_t i = 0; i < c.vocab_size; ++i) store_u32(b + lay.vocab + 4 * i, codepoints[i]);
   uint64_t off = lay.data;
   const float* src = params;
@@ -305,6 +317,26 @@ Status check_envelope(const uint8_t* b, size_t size, Error* err) {
   return Status::ok;
 }
 
+// The window table (present when a layer's mixer takes a window): each such
+// layer's W, checked by validate_config; 0 for every other layer.
+Status read_windows(const uint8_t* b, size_t size, Config* c, Error* err) {
+  for (uint32_t l = 0; l < c->n_layer; ++l)
+    if (!mixer_known(c->mixers[l]))  // validate_config names it
+      return Status::ok;
+  if (!has_window_table(*c)) return Status::ok;
+  const uint64_t at = align_up(kHeaderSize + c->n_layer, 4);
+  if (at + 4 * uint64_t(c->n_layer) > size - 4)
+    return fail(err, Status::out_of_bounds, "file ends inside the window table");
+  for (uint32_t l = 0; l < c->n_layer; ++l) {
+    const uint32_t w = load_u32(b + at + 4 * l);
+    if (mixer_takes_window(c->mixers[l])) c->window[l] = w;
+    else if (w != 0)
+      return fail(err, Status::bad_config, "layer %u (%s): window %u, must be 0 (the mixer has none)",
+                  l, mixer_name(c->mixers[l]), w);
+  }
+  return Status::ok;
+}
+
 // The config: header fields, flags and the mixer table, validated.
 Status read_config(const uint8_t* b, size_t size, Config* out, Error* err) {
   Config c;
@@ -325,6 +357,7 @@ Status read_config(const uint8_t* b, size_t size, Config* out, Error* err) {
   if (mixers_off != kHeaderSize || uint64_t(mixers_off) + c.n_layer > size - 4)
     return fail(err, Status::out_of_bounds, "mixer table offset %u invalid", mixers_off);
   for (uint32_t l = 0; l < c.n_layer; ++l) c.mixers[l] = static_cast<Mixer>(b[mixers_off + l]);
+  if (Status s = read_windows(b, size, &c, err); s != Status::ok) return s;
   if (Status s = validate_config(c, err); s != Status::ok) return s;
   *out = c;
   return Status::ok;
@@ -352,7 +385,8 @@ Status check_sections(const uint8_t* b, size_t size, const Config& c, Error* err
     Status status;
     const char* after;
   } gaps[] = {
-      {lay.mixers + uint64_t(c.n_layer), lay.vocab, Status::bad_config, "mixer table"},
+      {lay.mixers + uint64_t(c.n_layer), lay.windows ? lay.windows : lay.vocab, Status::bad_config,
+       "mixer table"},
       {lay.vocab + uint64_t(c.vocab_size) * 4, lay.dir, Status::bad_vocab, "vocabulary"},
       {lay.dir + uint64_t(nt) * kDirEntrySize, lay.data, Status::bad_tensor, "tensor directory"},
   };

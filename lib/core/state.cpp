@@ -28,7 +28,7 @@ size_t layout(const Config& c, uint8_t* base, State* s) {
   for (uint32_t l = 0; l < c.n_layer; ++l) {
     const mixers::MixerDesc* d = mixers::find(c.mixers[l]);
     if (!d) continue;  // an invalid config: state_init refuses it
-    float* layer = floats(d->state_floats(c));
+    float* layer = floats(d->state_floats(c, l));
     if (s) s->layers[l] = layer;
     if (d->step_scratch_floats(c) > scratch) scratch = d->step_scratch_floats(c);
   }
@@ -80,7 +80,7 @@ size_t state_bytes(const Config& c) { return layout(c, nullptr, nullptr); }
 
 size_t layer_state_floats(const Config& c, uint32_t l) {
   const mixers::MixerDesc* d = l < c.n_layer ? mixers::find(c.mixers[l]) : nullptr;
-  return d ? d->state_floats(c) : 0;
+  return d ? d->state_floats(c, l) : 0;
 }
 
 Status state_init(const Model& m, void* mem, size_t bytes, State** out, Error* err) {

@@ -139,7 +139,16 @@ TEST_CASE("write_model then parse_model round-trips config, vocabulary and tenso
       if (c.has_attention()) CHECK(m.config.n_head == c.n_head);
       CHECK(m.config.bias == c.bias);
       CHECK(m.config.pos_emb == c.pos_emb);
-      for (uint32_t l = 0; l < c.n_layer; ++l) CHECK(m.config.mixers[l] == c.mixers[l]);
+      for (uint32_t l = 0; l < c.n_layer; ++l) {
+        CHECK(m.config.mixers[l] == c.mixers[l]);
+        // The window table: a local layer's W; 0 for the others (and no table without one).
+        CHECK(m.config.window[l] == (mixer_takes_window(c.mixers[l]) ? c.window[l] : 0));
+      }
+      const bool table = m.config.window[0] != 0 || m.config.window[c.n_layer - 1] != 0;
+      const uint32_t windows_at = (64 + c.n_layer + 3) / 4 * 4;
+      CHECK(get_u32(b, 52) == windows_at + (table ? 4 * c.n_layer : 0));  // vocab_offset
+      if (table)
+        for (uint32_t l = 0; l < c.n_layer; ++l) CHECK(get_u32(b, windows_at + 4 * l) == m.config.window[l]);
       CHECK(m.config.parameter_count() == params.size());
       REQUIRE(m.vocab.size == c.vocab_size);
       for (uint32_t i = 0; i < c.vocab_size; ++i) {
@@ -175,7 +184,7 @@ TEST_CASE("write_model then parse_model round-trips config, vocabulary and tenso
         const std::string p = pbuf;
         expect((p + "ln1.w").c_str(), w.ln1_w, 1, C);
         if (c.bias) expect((p + "ln1.b").c_str(), w.ln1_b, 1, C); else CHECK(w.ln1_b == nullptr);
-        if (c.mixers[l] == Mixer::attention) {
+        if (c.mixers[l] == Mixer::attention || c.mixers[l] == Mixer::local) {
           expect((p + "attn.wqkv").c_str(), w.wqkv, 3 * C, C);
           if (c.bias) expect((p + "attn.bqkv").c_str(), w.bqkv, 1, 3 * C);
         }

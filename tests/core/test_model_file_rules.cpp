@@ -234,3 +234,46 @@ TEST_CASE("format rules: the writer refuses a non-finite value in any tensor", "
     }
   }
 }
+
+TEST_CASE("format rules: a local layer's window lies in 1..T, other layers' entries are 0",
+          "[model_file][rules][local]") {
+  // max-avg, local (W = 6), mingru: the window table is the 3 u32 after the
+  // mixer table (at 68), before the vocabulary.
+  Config c = make_config(19, 16, 16, 2, true, false, {Mixer::max_avg, Mixer::local, Mixer::mingru});
+  c.window[1] = 6;
+  const Bytes good = file_as(DType::f32, c);
+  REQUIRE(get_u32(good, 52) == 68 + 12);
+  CHECK(get_u32(good, 68) == 0);
+  CHECK(get_u32(good, 72) == 6);
+  CHECK(get_u32(good, 76) == 0);
+  struct Case {
+    size_t at;
+    uint32_t value;
+    const char* message;
+  } cases[] = {
+      {72, 0, "layer 1 (local): window 0 outside 1..16"},
+      {72, 17, "layer 1 (local): window 17 outside 1..16"},
+      {72, 0xFFFFFFFFu, "layer 1 (local): window 4294967295 outside 1..16"},
+      {68, 3, "layer 0 (max-avg): window 3, must be 0"},
+      {76, 16, "layer 2 (mingru): window 16, must be 0"},
+  };
+  for (const Case& k : cases) {
+    INFO(k.message);
+    Bytes b = good;
+    put_u32(b, k.at, k.value);
+    std::string msg;
+    CHECK(parse_fixed(b, &msg) == Status::bad_config);
+    CHECK(msg.find(k.message) != std::string::npos);
+  }
+  // The writer refuses what the reader would.
+  for (uint32_t w : {0u, 17u}) {
+    Config bad = c;
+    bad.window[1] = w;
+    Bytes out(model_file_size(c));
+    Error e;
+    CHECK(write_model(bad, host::default_codepoints(19).data(),
+                      host::random_parameters(c, 7, 0.3f, 0.3f, 0.2f).data(), out.data(), out.size(),
+                      &e) == Status::bad_config);
+    CHECK(std::string(e.message).find("layer 1 (local): window") != std::string::npos);
+  }
+}

@@ -60,6 +60,18 @@ double gelu_tanh(double x) {
   return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
 }
 
+// Rotary embedding at position pos: channels (2j, 2j+1) of each head of size
+// hs rotated by pos * 10000^(-2j/hs) radians (an odd last channel stays).
+void rotate_pairs(Vec& x, size_t hs, double pos) {
+  for (size_t off = 0; off + hs <= x.size(); off += hs)
+    for (size_t j = 0; j < hs / 2; ++j) {
+      const double a = pos * std::pow(10000.0, -2.0 * double(j) / double(hs));
+      const double x0 = x[off + 2 * j], x1 = x[off + 2 * j + 1];
+      x[off + 2 * j] = x0 * std::cos(a) - x1 * std::sin(a);
+      x[off + 2 * j + 1] = x0 * std::sin(a) + x1 * std::cos(a);
+    }
+}
+
 // Logits (n x V) of the reference model.
 std::vector<double> reference_forward(const Config& c, const std::vector<float>& params,
                                       const std::vector<uint32_t>& tokens) {
@@ -72,7 +84,7 @@ std::vector<double> reference_forward(const Config& c, const std::vector<float>&
     RefLayer& L = layers[l];
     L.ln1_w = rd.take(1, C);
     if (c.bias) L.ln1_b = rd.take(1, C);
-    if (c.mixers[l] == Mixer::attention) {
+    if (c.mixers[l] == Mixer::attention || c.mixers[l] == Mixer::local) {
       L.wqkv = rd.take(3 * C, C);
       if (c.bias) L.bqkv = rd.take(1, 3 * C);
     }
@@ -102,7 +114,7 @@ std::vector<double> reference_forward(const Config& c, const std::vector<float>&
     std::vector<Vec> h(n), m(n, Vec(C));
     for (size_t t = 0; t < n; ++t) h[t] = layer_norm(x[t], L.ln1_w, L.ln1_b);
     const Mixer mx = c.mixers[l];
-    if (mx == Mixer::attention) {
+    if (mx == Mixer::attention || mx == Mixer::local) {
       const size_t H = c.n_head, hs = C / H;
       std::vector<Vec> q(n), k(n), v(n);
       for (size_t t = 0; t < n; ++t) {
@@ -110,19 +122,25 @@ std::vector<double> reference_forward(const Config& c, const std::vector<float>&
         q[t].assign(qkv.begin(), qkv.begin() + C);
         k[t].assign(qkv.begin() + C, qkv.begin() + 2 * C);
         v[t].assign(qkv.begin() + 2 * C, qkv.end());
+        if (mx == Mixer::local) {  // RoPE: pair (2j, 2j+1) of each head turns t 10000^(-2j/hs)
+          rotate_pairs(q[t], hs, double(t));
+          rotate_pairs(k[t], hs, double(t));
+        }
       }
+      // local: the last W positions only
+      const size_t W = mx == Mixer::local ? c.window[l] : n;
       for (size_t t = 0; t < n; ++t)
         for (size_t hd = 0; hd < H; ++hd) {
-          Vec score(t + 1);
+          Vec score(t + 1, -1e300);
           double mxs = -1e300;
-          for (size_t s = 0; s <= t; ++s) {
+          for (size_t s = t + 1 > W ? t + 1 - W : 0; s <= t; ++s) {
             double d = 0;
             for (size_t i = 0; i < hs; ++i) d += q[t][hd * hs + i] * k[s][hd * hs + i];
             score[s] = d / std::sqrt(double(hs));
             mxs = std::max(mxs, score[s]);
           }
           double z = 0;
-          for (double& s : score) z += (s = std::exp(s - mxs));
+          for (double& s : score) z += (s = s == -1e300 ? 0.0 : std::exp(s - mxs));
           for (size_t i = 0; i < hs; ++i) {
             double acc = 0;
             for (size_t s = 0; s <= t; ++s) acc += score[s] / z * v[s][hd * hs + i];
@@ -227,4 +245,34 @@ TEST_CASE("the reference is sensitive to the mixer (mixers really differ)", "[re
   double diff = 0;
   for (size_t i = 19; i < ra.size(); ++i) diff = std::max(diff, std::fabs(ra[i] - rb[i]));
   CHECK(diff > 1e-2);
+}
+
+TEST_CASE("local with W = T is full causal attention with RoPE over the first T positions",
+          "[reference][local]") {
+  // The reference without a band (its window far beyond n) is plain causal
+  // multi-head attention with rotary q and k; the core's local layer with
+  // W = T must match it on T positions, and with W < T must not.
+  Config c = make_config(19, 16, 24, 3, true, false, {Mixer::local, Mixer::local});
+  auto tm = make_model(c, 77);
+  REQUIRE(tm);
+  Config full = c;
+  full.window[0] = full.window[1] = 1u << 30;
+  const auto tokens = random_tokens(16, 19, 5);
+  const std::vector<double> ref = reference_forward(full, tm->params, tokens);
+  auto worst_error = [&](const Config& cfg) {
+    auto m = make_model(cfg, 77);
+    REQUIRE(m);
+    std::vector<float> got;
+    REQUIRE(run_forward(m->model, tokens, &got) == Status::ok);
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      worst = std::max(worst, std::fabs(ref[i] - got[i]));
+      scale = std::max(scale, std::fabs(ref[i]));
+    }
+    return worst / scale;
+  };
+  CHECK(worst_error(c) <= 1e-4);
+  Config narrow = c;
+  narrow.window[0] = narrow.window[1] = 13;
+  CHECK(worst_error(narrow) > 1e-3);
 }

@@ -72,9 +72,12 @@ TEST_CASE("feeding thousands of tokens stays inside the arena", "[state]") {
         const size_t floats = layer_state_floats(m.config, l);
         // prev for every shift layer; + sum and its compensation with an
         // average; K and V (T x C each) for attention; the average a for
-        // ema, a and prev (each carved in 16-byte units) for max-ema; s for mingru.
+        // ema, a and prev (each carved in 16-byte units) for max-ema; s for
+        // mingru; the K and V rings (W x C each) for local.
         const Mixer mx = m.config.mixers[l];
+        const size_t W = m.config.window[l];
         const size_t want = mx == Mixer::attention ? 2 * T * C
+                            : mx == Mixer::local    ? 2 * ((W * C + 3) & ~size_t(3))
                             : mixer_uses_avg(mx)    ? 3 * C
                             : mx == Mixer::max_ema  ? 2 * ((C + 3) & ~size_t(3))
                                                     : C;

@@ -79,7 +79,8 @@ TEST_CASE("tensor table: roles, kinds and the offsets by role agree with the lis
 }
 
 TEST_CASE("mixer registry: names, codes and parse round trip", "[tensors][mixers]") {
-  const char* names[] = {"max", "min", "max-avg", "min-avg", "attention", "ema", "max-ema", "mingru"};
+  const char* names[] = {"max", "min", "max-avg", "min-avg", "attention", "ema", "max-ema", "mingru",
+                         "local"};
   const uint32_t n = sizeof names / sizeof names[0];
   CHECK(mixer_count() == n);
   for (uint32_t code = 0; code < n; ++code) {

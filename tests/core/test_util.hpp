@@ -41,7 +41,7 @@ inline Config make_config(uint32_t V, uint32_t T, uint32_t C, uint32_t H, bool b
   c.bias = bias;
   c.pos_emb = pos_emb;
   c.n_layer = static_cast<uint32_t>(mixers.size());
-  for (size_t i = 0; i < mixers.size(); ++i) c.mixers[i] = mixers[i];
+  for (size_t i = 0; i < mixers.size(); ++i) c.mixers[i] = mixers[i], c.window[i] = T;
   return c;
 }
 
@@ -53,6 +53,7 @@ inline std::vector<Variant> all_variants() {
     const char* name;
     std::vector<Mixer> mixers;
     uint32_t C, H;
+    uint32_t window = 0;  // the local layers' W (0: T)
   };
   const std::vector<Layout> layouts = {
       {"max", {Mixer::max, Mixer::max}, 16, 1},
@@ -68,6 +69,9 @@ inline std::vector<Variant> all_variants() {
       {"max-ema/ema/max", {Mixer::max_ema, Mixer::ema, Mixer::max}, 24, 1},
       {"mingru", {Mixer::mingru, Mixer::mingru}, 20, 1},
       {"mingru/attention/max-ema", {Mixer::mingru, Mixer::attention, Mixer::max_ema}, 16, 2},
+      {"local W=5", {Mixer::local, Mixer::local}, 24, 2, 5},
+      {"local W=T", {Mixer::local, Mixer::mingru}, 16, 2, 16},
+      {"local/attention W=7, odd head size", {Mixer::local, Mixer::attention}, 20, 4, 7},
   };
   for (const auto& l : layouts)
     for (int pe = 0; pe < 2; ++pe)
@@ -75,6 +79,8 @@ inline std::vector<Variant> all_variants() {
         Variant v;
         v.name = std::string(l.name) + (pe ? " +wpe" : " -wpe") + (bias ? " +bias" : " -bias");
         v.config = make_config(19, 16, l.C, l.H, bias, pe, l.mixers);
+        if (l.window)
+          for (uint32_t i = 0; i < v.config.n_layer; ++i) v.config.window[i] = l.window;
         out.push_back(v);
       }
   return out;

@@ -312,7 +312,7 @@ TEMPLATE_TEST_CASE("cuda kernel: merge heads (forward, backward) follows the CPU
 // The core's mixers that have no CUDA kernels yet (issue 13's new mixers
 // train on the CPU; `--device cuda` refuses them by name). When a kernel
 // lands, its mixer leaves this list and the case below asks for its sizes.
-constexpr Mixer kNoCudaKernelsYet[] = {Mixer::ema, Mixer::max_ema, Mixer::mingru};
+constexpr Mixer kNoCudaKernelsYet[] = {Mixer::ema, Mixer::max_ema, Mixer::mingru, Mixer::local};
 
 TEMPLATE_TEST_CASE("cuda mixer registry: every mixer of the core but those listed as waiting has "
                    "a descriptor under its code, sized for the arrays its launchers carve",

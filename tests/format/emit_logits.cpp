@@ -63,12 +63,18 @@ int write_models(const std::string& dir) {
   // Not window-limited: the EMAs run past T = 6 (their slowest rate is 2^-5).
   const Config ema = make(40, 6, 20, 1, true, false, {Mixer::ema, Mixer::max_ema, Mixer::min});
   const Config mingru = make(40, 6, 20, 1, true, false, {Mixer::mingru, Mixer::max, Mixer::mingru});
+  // Local attention (W = 3 and 6 = T) around a recurrence, heads of 5 channels
+  // (an odd one out, not rotated): not window-limited, so 16 greedy characters
+  // run well past T and the windows slide.
+  Config local = make(40, 6, 20, 4, true, false, {Mixer::local, Mixer::mingru, Mixer::local});
+  local.window[0] = 3, local.window[2] = 6;
   const auto cps = host::default_codepoints(40);
   const struct {
     const char* name;
     const Config& c;
     uint64_t seed;
-  } models[] = {{"hybrid.cgm", hybrid, 3}, {"nobias.cgm", nobias, 4}, {"ema.cgm", ema, 5}, {"mingru.cgm", mingru, 6}};
+  } models[] = {{"hybrid.cgm", hybrid, 3}, {"nobias.cgm", nobias, 4}, {"ema.cgm", ema, 5}, {"mingru.cgm", mingru, 6},
+                {"local.cgm", local, 7}};
   for (const auto& m : models) {
     const auto bytes = host::make_model_file(m.c, cps, host::random_parameters(m.c, m.seed, 0.5f, 0.2f, 0.1f));
     std::ofstream f(dir + "/" + m.name, std::ios::binary);

@@ -46,7 +46,8 @@ def fv(values):
 F_EPS = f(1e-5)
 
 # ---------------------------------------------------------------- file
-MIXERS = {0: 'max', 1: 'min', 2: 'max-avg', 3: 'min-avg', 4: 'attention', 5: 'ema', 6: 'max-ema', 7: 'mingru'}
+MIXERS = {0: 'max', 1: 'min', 2: 'max-avg', 3: 'min-avg', 4: 'attention', 5: 'ema', 6: 'max-ema', 7: 'mingru',
+          8: 'local'}
 INT8_NAMES = ('attn.wqkv', 'mingru.w', 'wo', 'fc1.w', 'fc2.w')
 
 
@@ -100,7 +101,7 @@ def canonical_tensors(cfg):
         out.append((p + 'ln1.w', 1, C))
         if bias:
             out.append((p + 'ln1.b', 1, C))
-        if mixer == 'attention':
+        if mixer in ('attention', 'local'):
             out.append((p + 'attn.wqkv', 3 * C, C))
             if bias:
                 out.append((p + 'attn.bqkv', 1, 3 * C))
@@ -150,12 +151,20 @@ def parse(b):
     need(all(c in MIXERS for c in codes), 'mixer code')
     cfg = dict(V=V, T=T, L=L, C=C, H=H, bias=bool(flags & 1), pos_emb=bool(flags & 2),
                mixers=[MIXERS[c] for c in codes])
-    if 'attention' in cfg['mixers']:
+    if 'attention' in cfg['mixers'] or 'local' in cfg['mixers']:
         need(1 <= H <= C and C % H == 0, 'n_head does not divide n_embd')
-    need(vocab_off == align(64 + L, 4), 'vocab offset')
+    table_end = align(64 + L, 4)  # §2: the window table, only with a local layer
+    cfg['window'] = [0] * L
+    if 'local' in cfg['mixers']:
+        cfg['window'] = list(struct.unpack_from('<%dI' % L, b, table_end))
+        for l, (mixer, wl) in enumerate(zip(cfg['mixers'], cfg['window'])):
+            need(1 <= wl <= T if mixer == 'local' else wl == 0, 'layer %d (%s): window %d' % (l, mixer, wl))
+        table_end += 4 * L
+    need(vocab_off == table_end, 'vocab offset')
     need(dir_off == align(vocab_off + 4 * V, 8), 'directory offset')
     need(data_off == align(dir_off + 64 * n_tensors, 64), 'data offset')
-    need(b[mixers_off + L:vocab_off] == bytes(vocab_off - mixers_off - L), 'padding after the mixer table')
+    pad_end = align(64 + L, 4)
+    need(b[mixers_off + L:pad_end] == bytes(pad_end - mixers_off - L), 'padding after the mixer table')
     need(b[vocab_off + 4 * V:dir_off] == bytes(dir_off - vocab_off - 4 * V), 'padding after the vocabulary')
     vocab = list(struct.unpack_from('<%dI' % V, b, vocab_off))
     for i, cp in enumerate(vocab):
@@ -319,6 +328,49 @@ def gelu(x):
     return f(f(0.5 * x) * f(1.0 + tanh32(u)))
 
 
+RoPE_LN_BASE, RoPE_INV_2PI, RoPE_X = f(9.21034037), f(0.159154943), f(6.28318531) / 2 ** 26
+SIN_COEF = [f(2.75573192e-6), f(-1.98412698e-4), f(8.33333333e-3), f(-0.166666667)]
+COS_COEF = [f(2.48015873e-5), f(-1.38888889e-3), f(4.16666667e-2), f(-0.5)]
+
+
+def cos_sin(phase):  # §6.7: phase in 2^-64 turns
+    q = ((phase + (1 << 61)) % (1 << 64)) >> 62
+    r = (phase - (q << 62)) % (1 << 64)
+    r = r - (1 << 64) if r >= 1 << 63 else r
+    x = f(float(r >> 38) * RoPE_X)
+    x2 = f(x * x)
+    ps, pc = SIN_COEF[0], COS_COEF[0]
+    for c in SIN_COEF[1:]:
+        ps = f(f(ps * x2) + c)
+    for c in COS_COEF[1:]:
+        pc = f(f(pc * x2) + c)
+    sn, cs = f(x + f(f(x * x2) * ps)), f(1.0 + f(x2 * pc))
+    return [(cs, sn), (-sn, cs), (-cs, -sn), (sn, -cs)][q]
+
+
+def rope(t, hs):
+    """Cosines and sines of the head's pairs at position t."""
+    cs, sn = [], []
+    for j in range(hs // 2):
+        a = f(float(2 * j) / float(hs))
+        turns = f(exp32(-f(a * RoPE_LN_BASE)) * RoPE_INV_2PI)
+        c, s = cos_sin((t * int(turns * 2 ** 64)) % (1 << 64))
+        cs.append(c)
+        sn.append(s)
+    return cs, sn
+
+
+def rotate(v, H, cs, sn):
+    """Pairs (2j, 2j+1) of each head rotated (an odd head's last channel stays)."""
+    v, hs = list(v), len(v) // H
+    for o in range(0, len(v), hs):
+        for j in range(hs // 2):
+            a, b = v[o + 2 * j], v[o + 2 * j + 1]
+            v[o + 2 * j] = f(f(a * cs[j]) - f(b * sn[j]))
+            v[o + 2 * j + 1] = f(f(a * sn[j]) + f(b * cs[j]))
+    return v
+
+
 # ---------------------------------------------------------------- model
 class State:
     """§6 and §7, the generation state: feed() one token, then .logits."""
@@ -360,6 +412,9 @@ class State:
                 ls['k'].append(qkv[C:2 * C])
                 ls['v'].append(qkv[2 * C:3 * C])
                 m = self.attention(q, ls['k'], ls['v'], cfg['H'])
+            elif mixer == 'local':
+                m = self.local(linear(self.w(p + 'attn.wqkv'), self.w(p + 'attn.bqkv'), h), ls,
+                               cfg['window'][l], cfg['H'])
             elif mixer == 'mingru':
                 m = self.mingru(linear(self.w(p + 'mingru.w'), self.w(p + 'mingru.b'), h), ls)
             elif mixer in ('ema', 'max-ema'):
@@ -429,6 +484,14 @@ class State:
                     v = a[i]
             out.append(v)
         return out
+
+    def local(self, qkv, ls, W, H):  # §6.7
+        C = len(qkv) // 3
+        cs, sn = rope(self.window_len, C // H)
+        q, k = rotate(qkv[0:C], H, cs, sn), rotate(qkv[C:2 * C], H, cs, sn)
+        ls['k'] = ls['k'][-(W - 1):] + [k] if W > 1 else [k]  # the last W positions, oldest first
+        ls['v'] = ls['v'][-(W - 1):] + [qkv[2 * C:3 * C]] if W > 1 else [qkv[2 * C:3 * C]]
+        return self.attention(q, ls['k'], ls['v'], H)
 
     @staticmethod
     def attention(q, K, V, H):  # §6.4
@@ -620,11 +683,14 @@ def main():
     run([args.causalgen, 'convert', '--model', w('nobias.cgm'), '--out', w('nobias-int8.cgm'), '--dtype', 'int8'])
     run([args.causalgen, 'convert', '--model', w('mingru.cgm'), '--out', w('mingru-int8.cgm'),
          '--dtype', 'int8', '--group-size', '8'])
+    run([args.causalgen, 'convert', '--model', w('local.cgm'), '--out', w('local-int8.cgm'),
+         '--dtype', 'int8', '--group-size', '8'])
     # The random models' windows are 8 and 6: their greedy text slides the window.
     cases = [(args.model, 'ROMEO:', 8), (w('shipped-int8.cgm'), 'ROMEO:', 8),
              (w('hybrid.cgm'), 'CAFE', 10), (w('hybrid-int8.cgm'), 'CAFE', 10),
              (w('nobias.cgm'), 'CAFE', 8), (w('nobias-int8.cgm'), 'CAFE', 8),
-             (w('ema.cgm'), 'CAFE', 10), (w('mingru.cgm'), 'CAFE', 10), (w('mingru-int8.cgm'), 'CAFE', 10)]
+             (w('ema.cgm'), 'CAFE', 10), (w('mingru.cgm'), 'CAFE', 10), (w('mingru-int8.cgm'), 'CAFE', 10),
+             (w('local.cgm'), 'CAFE', 16), (w('local-int8.cgm'), 'CAFE', 16)]
     ok = all([check(args, path, prompt, n) for path, prompt, n in cases])
     ok = check_sampling(args, args.model, 'ROMEO:', 8, 1.2, 5, 0.9, 7) and ok
     ok = check_sampling(args, w('hybrid.cgm'), 'CAFE', 6, 1.5, 0, 0.6, 1337) and ok

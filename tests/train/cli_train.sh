@@ -34,6 +34,8 @@ expect_error "window larger than the data" "block size 20000" train --data "$dir
 expect_error "unknown mixer" "unknown mixer 'maxx'" train --data "$dir/text.txt" --out "$dir/r0" --mixer maxx
 expect_error "mixer list length" "names 3 layers" train --data "$dir/text.txt" --out "$dir/r0" --n-layer 2 --mixer max,min,max
 expect_error "heads" "n_head 3 does not divide" train --data "$dir/text.txt" --out "$dir/r0" --mixer attention --n-head 3
+expect_error "local window 0" "window: must be an integer in 1..65536, not 0" train --data "$dir/text.txt" --out "$dir/r0" --mixer local --window 0
+expect_error "local window past T" "layer 1 (local): window 17 outside 1..16" train --data "$dir/text.txt" --out "$dir/r0" "${small[@]}" --mixer max,local --window 17
 expect_error "negative lr" "must be a positive number" train --data "$dir/text.txt" --out "$dir/r0" --lr -1
 expect_error "unknown flag" "--frobnicate" train --data "$dir/text.txt" --out "$dir/r0" --frobnicate
 expect_error "unknown config" "neither a named config" train --data "$dir/text.txt" --out "$dir/r0" --config huge

@@ -296,6 +296,65 @@ TEST_CASE("grad: minGRU (input, W, bias), through the registry", "[train][grad]"
   CHECK(max_rel_error(f, b.data(), b.size(), db.data()) < kTol);
 }
 
+TEST_CASE("grad: local attention (input, Wqkv, bias; band of W, RoPE), through the registry",
+          "[train][grad][local]") {
+  set_threads(2);
+  const int B = 2, Tn = 7, C = 8, H = 2, W = 3, N = B * Tn, hs = C / H;
+  Config c;
+  c.n_embd = C, c.n_head = H, c.block_size = Tn, c.n_layer = 1, c.mixers[0] = Mixer::local;
+  c.window[0] = W;
+  const TrainMixer<double>& tm = find<double>(Mixer::local);
+  for (float p : {0.0f, 0.25f}) {
+    INFO("dropout " << p);
+    std::vector<uint8_t> saved(tm.saved_bytes(c, B, Tn));
+    auto h = randn(N * C, 41), Wq = randn(3 * C * C, 42), b = randn(3 * C, 43), r = randn(N * C, 44);
+    const Pass<double> pass{&c, 0, B, Tn, Wq.data(), b.data(), saved.data(), p, dropout_key(4, 5, 6), 0};
+    std::vector<double> out(N * C);
+    auto f = [&] {
+      tm.forward(pass, h.data(), out.data());
+      return dotv(out, r);
+    };
+    f();
+    const double* qkv = reinterpret_cast<const double*>(saved.data());
+    const double* att = qkv + size_t(N) * 3 * C;
+    // The saved q and k are W h + b rotated by the core's angles for their
+    // position in the window (pair (2j, 2j+1) of each head).
+    for (int row : {0, 3, Tn + 5}) {
+      const int t = row % Tn;
+      float cs[hs / 2], sn[hs / 2];
+      rope_cos_sin(uint64_t(t), hs, cs, sn);
+      for (int part = 0; part < 2; ++part)
+        for (int i = 0; i < C; i += 2) {
+          double u[2];
+          for (int e = 0; e < 2; ++e) {
+            u[e] = b[part * C + i + e];
+            for (int k = 0; k < C; ++k) u[e] += Wq[(part * C + i + e) * C + k] * h[row * C + k];
+          }
+          const int j = (i % hs) / 2;
+          CHECK(qkv[row * 3 * C + part * C + i] == Approx(u[0] * cs[j] - u[1] * sn[j]).epsilon(1e-12));
+          CHECK(qkv[row * 3 * C + part * C + i + 1] == Approx(u[0] * sn[j] + u[1] * cs[j]).epsilon(1e-12));
+        }
+    }
+    // The band: position t attends to t - W + 1 .. t only; rows sum to 1.
+    for (int j = 0; j < B * H; ++j)
+      for (int t = 0; t < Tn; ++t) {
+        double sum = 0;
+        for (int u = 0; u < Tn; ++u) {
+          const double a = att[(j * Tn + t) * Tn + u];
+          if (u > t || u <= t - W) CHECK(a == 0.0);
+          else CHECK(a > 0.0);
+          sum += a;
+        }
+        CHECK(sum == Approx(1.0));
+      }
+    std::vector<double> dh(N * C, 7.0), dW(Wq.size(), 0.0), db(b.size(), 0.0), scratch(N * 4 * C);
+    tm.backward(pass, h.data(), r.data(), dh.data(), dW.data(), db.data(), scratch.data());
+    CHECK(max_rel_error(f, h.data(), h.size(), dh.data()) < kTol);
+    CHECK(max_rel_error(f, Wq.data(), Wq.size(), dW.data()) < kTol);
+    CHECK(max_rel_error(f, b.data(), b.size(), db.data()) < kTol);
+  }
+}
+
 TEST_CASE("grad: causal attention (with and without dropout)", "[train][grad]") {
   set_threads(2);
   const int B = 2, T = 5, C = 6, H = 2;

@@ -63,7 +63,9 @@ void attend_at(const Model& m, uint32_t l, const float* h, uint32_t t, float* K,
   attend(qkv, K, V, t, C, m.config.n_head, att, out);
 }
 
-size_t state_floats(const Config& c) { return 2 * round4(size_t(c.block_size) * c.n_embd); }
+size_t state_floats(const Config& c, uint32_t) {
+  return 2 * round4(size_t(c.block_size) * c.n_embd);
+}
 size_t step_scratch_floats(const Config& c) { return round4(3 * c.n_embd) + round4(c.block_size); }
 
 void step(const StepArgs& a) {

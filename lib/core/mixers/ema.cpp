@@ -58,7 +58,7 @@ void mix(const Config& c, const float* h, const float* prev, float* a, bool firs
 }
 
 template <bool kMax>
-size_t state_floats(const Config& c) {
+size_t state_floats(const Config& c, uint32_t) {
   return kMax ? 2 * round4(c.n_embd) : c.n_embd;  // a [, prev]
 }
 size_t no_scratch(const Config&) { return 0; }

@@ -37,7 +37,7 @@ void recur(const Model& m, uint32_t l, const float* h, const float* prev, float*
   }
 }
 
-size_t state_floats(const Config& c) { return c.n_embd; }
+size_t state_floats(const Config& c, uint32_t) { return c.n_embd; }
 size_t scratch_floats(const Config& c) { return round4(2 * c.n_embd); }
 size_t sequence_scratch_floats(const Config& c, uint32_t) { return scratch_floats(c); }
 

@@ -18,7 +18,7 @@ struct StepArgs {
   uint32_t layer;
   const float* h;   // C: this position's LN1 output
   uint64_t t;       // its 0-based position in the current window (earlier positions seen)
-  float* state;     // state_floats(config) floats, zero after a reset
+  float* state;     // state_floats(config, layer) floats, zero after a reset
   float* scratch;   // step_scratch_floats(config) floats
   void* q_scratch;  // 16C bytes, free during the mixer: int8 products quantize their input here
   float* m;         // C: the mixer's output
@@ -41,11 +41,13 @@ struct MixerDesc {
   bool window_limited;   // needs the last T positions (a cache bounded by T)
   const TensorRow* tensors;  // the tensors it owns in each of its layers, in file order
   uint32_t n_tensors;
-  size_t (*state_floats)(const Config& c);
+  size_t (*state_floats)(const Config& c, uint32_t layer);
   size_t (*step_scratch_floats)(const Config& c);
   void (*step)(const StepArgs& a);
   size_t (*sequence_scratch_floats)(const Config& c, uint32_t n);
   void (*sequence)(const SequenceArgs& a);
+  // Has a window W of its own (Config::window, the model file's window table).
+  bool takes_window = false;
 };
 
 // The registry (registry.cpp): the descriptor for a code, null if unknown.

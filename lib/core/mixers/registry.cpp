@@ -11,11 +11,12 @@ extern const MixerDesc kMax, kMin, kMaxAvg, kMinAvg;  // shift.cpp
 extern const MixerDesc kAttention;                    // attention.cpp
 extern const MixerDesc kEma, kMaxEma;                 // ema.cpp
 extern const MixerDesc kMinGru;                       // mingru.cpp
+extern const MixerDesc kLocal;                        // local.cpp
 
 namespace {
 // In code order: find() indexes it by code.
 const MixerDesc* const kRegistry[] = {
-    &kMax, &kMin, &kMaxAvg, &kMinAvg, &kAttention, &kEma, &kMaxEma, &kMinGru,
+    &kMax, &kMin, &kMaxAvg, &kMinAvg, &kAttention, &kEma, &kMaxEma, &kMinGru, &kLocal,
 };
 }  // namespace
 

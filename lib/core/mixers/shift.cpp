@@ -46,7 +46,7 @@ void mix(const float* h, const float* prev, float* sum, float* comp, uint64_t co
 }
 
 template <bool kAvg>
-size_t state_floats(const Config& c) {
+size_t state_floats(const Config& c, uint32_t) {
   return size_t(c.n_embd) * (kAvg ? 3 : 1);  // prev [, sum, comp]
 }
 size_t no_scratch(const Config&) { return 0; }

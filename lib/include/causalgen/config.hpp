@@ -15,7 +15,7 @@ constexpr uint32_t kMaxBlock = 1u << 16;
 // described once in the core's mixer registry (lib/core/mixers/registry.cpp).
 enum class Mixer : uint8_t {
   max = 0, min = 1, max_avg = 2, min_avg = 3, attention = 4,
-  ema = 5, max_ema = 6, mingru = 7,
+  ema = 5, max_ema = 6, mingru = 7, local = 8,
 };
 
 const char* mixer_name(Mixer m);                       // "max", "max-avg", ...; "?" if unknown
@@ -27,6 +27,9 @@ Mixer mixer_at(uint32_t i);
 bool mixer_known(Mixer m);
 // Whether the mixer needs the last T positions (its state is a window cache).
 bool mixer_window_limited(Mixer m);
+// Whether the mixer has a window W of its own (Config::window; the model
+// file's window table, docs/model-format.md §2).
+bool mixer_takes_window(Mixer m);
 // The shift family's running-mean forms (their kernels in every backend).
 inline bool mixer_uses_avg(Mixer m) { return m == Mixer::max_avg || m == Mixer::min_avg; }
 
@@ -39,6 +42,9 @@ struct Config {
   bool bias = true;         // bias in Linear and LayerNorm
   bool pos_emb = false;     // learned position embedding wpe (T x C)
   Mixer mixers[kMaxLayers] = {};
+  // Per layer: the window W (1..T) of a mixer that takes one (`local`: the
+  // positions it attends to); ignored, and stored as 0, for the others.
+  uint32_t window[kMaxLayers] = {};
 
   bool has_attention() const;
   // A model with position embedding or attention sees at most T positions at
@@ -55,6 +61,15 @@ Status validate_config(const Config& c, Error* err);
 // (half-life about 2.8 T), the channels split into that many equal groups.
 uint32_t ema_scales(const Config& c);
 uint32_t ema_rate_log2(const Config& c, uint32_t channel);
+
+// Rotary position embedding of the `local` mixer (docs/model-format.md §6.7):
+// for the absolute position `position` (0-based, since the reset), the cosine
+// and sine of the rotation of each of the head's floor(head_size / 2) channel
+// pairs, pair j turning by base^(-2j / head_size) radians per position (base
+// 10000). The phase is kept in exact 64-bit fixed point, so position 10^12
+// is as accurate as position 1 and the angle between two positions depends
+// only on their distance.
+void rope_cos_sin(uint64_t position, uint32_t head_size, float* cos, float* sin);
 
 // The named configurations of DESIGN.md (shape only; vocab_size left 0).
 // name: "tiny" (4x128, T=64) or "small" (6x384, T=256). All layers get `mixer`.

@@ -161,11 +161,16 @@ HyperValue load_value(Ar& ar, HyperType t) {
 
 template <class Ar>
 void save_settings(Ar& ar, const TrainConfig& c) {
+  // Only the rows that apply to the model (as config.json), so that a run
+  // without a local layer writes what builds before `window` read.
+  std::vector<const Hyperparam*> rows;
+  for (const Hyperparam& p : hyperparams())
+    if (!p.applies || p.applies(c.model)) rows.push_back(&p);
   ar(c.model.vocab_size);
-  ar(cereal::make_size_tag(static_cast<cereal::size_type>(hyperparams().size())));
-  for (const Hyperparam& p : hyperparams()) {
-    ar(std::string(p.key));
-    save_value(ar, p.access.get(c));
+  ar(cereal::make_size_tag(static_cast<cereal::size_type>(rows.size())));
+  for (const Hyperparam* p : rows) {
+    ar(std::string(p->key));
+    save_value(ar, p->access.get(c));
   }
 }
 

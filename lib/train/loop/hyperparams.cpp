@@ -73,6 +73,19 @@ bool set_mixers(TrainConfig& c, const HyperValue& v, std::string* err) {
 }
 constexpr Access mixers() { return {HyperType::mixers, get_mixers, set_mixers}; }
 
+// The window of every layer whose mixer takes one (`local`); the others ignore it.
+HyperValue get_window(const TrainConfig& c) { return c.model.window[0]; }
+bool set_window(TrainConfig& c, const HyperValue& v, std::string*) {
+  for (uint32_t& w : c.model.window) w = std::get<uint32_t>(v);
+  return true;
+}
+constexpr Access window() { return {HyperType::u32, get_window, set_window}; }
+bool has_window(const Config& m) {
+  for (uint32_t l = 0; l < m.n_layer && l < kMaxLayers; ++l)
+    if (mixer_takes_window(m.mixers[l])) return true;
+  return false;
+}
+
 // ---- Defaults and ranges, as the table writes them.
 
 constexpr Default is(const char* value, const char* small = nullptr) { return {value, small}; }
@@ -89,6 +102,7 @@ constexpr Range below(double lo, double hi) { return {lo, hi, false, true}; }  /
 constexpr Range any() { return {0, kInf}; }
 
 void derive_pos_emb(TrainConfig& c) { c.model.pos_emb = c.model.has_attention(); }
+void derive_window(TrainConfig& c) { set_window(c, c.model.block_size, nullptr); }
 void derive_min_lr(TrainConfig& c) { c.min_lr = c.learning_rate / 10.0; }
 void derive_lr_decay_iters(TrainConfig& c) { c.lr_decay_iters = c.max_iters; }
 
@@ -114,6 +128,8 @@ constexpr Hyperparam kHyperparams[] = {
      "Learned position embedding"},
     {"mixer", "--mixer", mixers(), is("max-avg"), {}, must_match,
      "Token mixer of every layer, or a comma-separated list with one per layer"},
+    {"window", "--window", window(), derived("= block_size", derive_window), in(1, kMaxBlock),
+     must_match, "Positions a local layer attends to (at most block_size)", has_window},
     {"batch_size", "--batch-size", field<&TrainConfig::batch_size>(), is("12", "64"), in(1, 1 << 20),
      must_match, "Windows per step"},
     {"max_iters", "--max-iters", field<&TrainConfig::max_iters>(), is("2000", "5000"), in(1, 1e8),

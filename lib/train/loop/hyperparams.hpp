@@ -65,6 +65,9 @@ struct Hyperparam {
   Range range;       // numbers only
   OnResume on_resume;
   const char* help;
+  // Whether the setting means anything for this model (null: always); one that
+  // does not is left out of config.json (`window` without a local layer).
+  bool (*applies)(const Config&) = nullptr;
 };
 
 // Every row, in the order of config.json and the docs.

@@ -292,7 +292,8 @@ bool load_config_json(const std::string& path, TrainOverrides* out, std::string*
 std::string config_json(const TrainConfig& c) {
   std::string s = "{\n";
   for (const Hyperparam& p : hyperparams())
-    s += std::string(s.size() > 2 ? ",\n" : "") + "  \"" + p.key + "\": " + to_json(p.access.get(c));
+    if (!p.applies || p.applies(c.model))
+      s += std::string(s.size() > 2 ? ",\n" : "") + "  \"" + p.key + "\": " + to_json(p.access.get(c));
   return s + "\n}\n";
 }
 

@@ -80,7 +80,8 @@ constexpr uint32_t kMaxJsonDepth = 64;
 // Reads a JSON object of the table's keys; unknown keys, wrong types and
 // values outside a setting's range are errors.
 bool load_config_json(const std::string& path, TrainOverrides* out, std::string* err);
-// The resolved config as JSON (every key; load_config_json reads it back).
+// The resolved config as JSON (every key that applies to the model;
+// load_config_json reads it back).
 std::string config_json(const TrainConfig& c);
 
 // Applies base, overrides and derived defaults; validates everything.

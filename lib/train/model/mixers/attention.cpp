@@ -20,10 +20,13 @@ namespace causalgen::train::mixers {
 //   dP~ = dY V^T, dV = P~^T dY, dP = dropout(dP~),
 //   dS = P (dP - rowsum(P dP)), dQ = scale dS K, dK = scale dS^T Q.
 // Every product is one BLAS call on strided slices (the masked upper
-// triangle is computed and ignored: P is 0 there).
+// triangle is computed and ignored: P is 0 there). With window W > 0 the
+// mask is a band: position t sees keys max(0, t - W + 1) .. t (`local`).
+inline int first_key(int t, int window) { return window > 0 && t + 1 > window ? t + 1 - window : 0; }
+
 template <class T>
 void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int H, float p,
-                       uint64_t key, uint64_t index0) {
+                       uint64_t key, uint64_t index0, int window) {
   const int hs = C / H;
   const T scale = T(1) / std::sqrt(T(hs));
   const T keep_scale = p > 0 ? T(1) / (T(1) - T(p)) : T(1);
@@ -37,15 +40,17 @@ void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int H
       gemm_one<T>(false, true, Tn, Tn, hs, scale, Q, C3, Q + C, C3, T(0), P, Tn);
       for (int t = 0; t < Tn; ++t) {
         T* a = P + size_t(t) * Tn;
-        T mx = a[0];
-        for (int s = 1; s <= t; ++s) mx = std::max(mx, a[s]);
+        const int lo = first_key(t, window);
+        T mx = a[lo];
+        for (int s = lo + 1; s <= t; ++s) mx = std::max(mx, a[s]);
         T total = 0;
-        for (int s = 0; s <= t; ++s) {
+        for (int s = lo; s <= t; ++s) {
           a[s] = std::exp(a[s] - mx);
           total += a[s];
         }
         const T inv = T(1) / total;
-        for (int s = 0; s <= t; ++s) a[s] *= inv;
+        for (int s = lo; s <= t; ++s) a[s] *= inv;
+        for (int s = 0; s < lo; ++s) a[s] = 0;
         for (int s = t + 1; s < Tn; ++s) a[s] = 0;
       }
       const T* Pd = P;
@@ -63,7 +68,7 @@ void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int H
 
 template <class T>
 void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int B, int Tn, int C,
-                        int H, float p, uint64_t key, uint64_t index0) {
+                        int H, float p, uint64_t key, uint64_t index0, int window) {
   const int hs = C / H;
   const T scale = T(1) / std::sqrt(T(hs));
   const T keep_scale = p > 0 ? T(1) / (T(1) - T(p)) : T(1);
@@ -90,12 +95,14 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
       for (int t = 0; t < Tn; ++t) {
         T* d = dP.data() + size_t(t) * Tn;
         const T* a = P + size_t(t) * Tn;
+        const int lo = first_key(t, window);
         if (p > 0)
-          for (int s = 0; s <= t; ++s)
+          for (int s = lo; s <= t; ++s)
             d[s] *= hash_uniform(key, base + size_t(t) * Tn + s) < p ? T(0) : keep_scale;
         T dot = 0;
-        for (int s = 0; s <= t; ++s) dot += a[s] * d[s];
-        for (int s = 0; s <= t; ++s) d[s] = a[s] * (d[s] - dot);
+        for (int s = lo; s <= t; ++s) dot += a[s] * d[s];
+        for (int s = lo; s <= t; ++s) d[s] = a[s] * (d[s] - dot);
+        for (int s = 0; s < lo; ++s) d[s] = 0;
         for (int s = t + 1; s < Tn; ++s) d[s] = 0;
       }
       // dQ = scale dS K;  dK = scale dS^T Q.
@@ -146,9 +153,9 @@ TrainMixer<T> attention_mixer() {
 
 #define CAUSALGEN_ATTENTION(T)                                                                 \
   template void attention_forward<T>(T*, T*, const T*, int, int, int, int, float, uint64_t,    \
-                                     uint64_t);                                                \
+                                     uint64_t, int);                                           \
   template void attention_backward<T>(T*, const T*, const T*, const T*, int, int, int, int,    \
-                                      float, uint64_t, uint64_t);                              \
+                                      float, uint64_t, uint64_t, int);                         \
   template TrainMixer<T> attention_mixer<T>();
 CAUSALGEN_ATTENTION(float)
 CAUSALGEN_ATTENTION(double)

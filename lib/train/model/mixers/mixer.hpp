@@ -81,12 +81,20 @@ void mingru_scan_backward(T* du, const T* dout, const T* zc, const T* out, int B
 // (B x H x T x T, softmax probabilities before dropout, 0 above the diagonal)
 // and out (N x C, heads side by side). Dropout p on the probabilities with
 // key; the mask index of att[b][h][t][s] is index0 + ((b*H + h)*T + t)*T + s.
+// window W > 0 limits position t to keys t - W + 1 .. t (local attention; 0 there too).
 template <class T>
 void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int H, float p,
-                       uint64_t key, uint64_t index0 = 0);
+                       uint64_t key, uint64_t index0 = 0, int window = 0);
 // dqkv (N x 3C) writes.
 template <class T>
 void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int B, int Tn, int C,
-                        int H, float p, uint64_t key, uint64_t index0 = 0);
+                        int H, float p, uint64_t key, uint64_t index0 = 0, int window = 0);
+
+// Rotary position embedding (lib/core/mixers/local.cpp) on the q and k of
+// qkv (N x 3C, B windows of Tn positions, position t = row mod Tn): channel
+// pairs (2j, 2j + 1) of each head of hs channels rotated by the core's angles
+// for position t; `inverse` rotates back (the transpose: backward's dq, dk).
+template <class T>
+void rope_rotate_qk(T* qkv, int B, int Tn, int C, int hs, bool inverse);
 
 }  // namespace causalgen::train::mixers
