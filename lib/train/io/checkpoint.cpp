@@ -169,11 +169,21 @@ void save_settings(Ar& ar, const TrainConfig& c) {
   }
 }
 
+// A key read from the file, for a message: printable ASCII ('?' for any
+// other byte: no control sequences or invalid UTF-8 on a terminal), and
+// shortened when long.
+std::string shown_key(const std::string& key) {
+  std::string out;
+  for (size_t i = 0; i < key.size() && i < 40; ++i)
+    out += key[i] >= 0x20 && key[i] < 0x7F ? key[i] : '?';
+  return key.size() > 40 ? out + "..." : out;
+}
+
 template <class Ar>
 void read_setting(Ar& ar, const std::string& key, TrainOverrides* o) {
   const Hyperparam* p = find_hyperparam(key);
   if (!p)
-    throw std::runtime_error("setting \"" + key + "\" is unknown to this build (a newer causalgen?)");
+    throw std::runtime_error("setting \"" + shown_key(key) + "\" is unknown to this build (a newer causalgen?)");
   const HyperValue v = load_value(ar, p->access.type);
   std::string why;
   if (!check_hyperparam(*p, v, &why)) throw std::runtime_error("training config: " + key + " " + why);
