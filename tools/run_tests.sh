@@ -3,7 +3,7 @@
 #   1. installs what the tests need (tools/setup.sh --all),
 #   2. release build + ctest,
 #   3. AddressSanitizer + UndefinedBehaviorSanitizer build + ctest (long training runs excluded),
-#   4. the model-file fuzzer for a bounded time,
+#   4. the model-file and checkpoint fuzzers for a bounded time (half each),
 #   5. WebAssembly in node and the demo page in Chromium,
 #   6. the Cortex-M firmware in QEMU.
 # Exits non-zero on the first failure.
@@ -28,7 +28,7 @@ cmake --build --preset debug -j"$jobs"
 ctest --preset debug -j"$jobs" -E "end to end|killed during a save"
 
 if [[ -f tests/fuzz/run_fuzz.sh ]]; then
-  section "fuzzing the model-file parser"
+  section "fuzzing model files and checkpoints"
   bash tests/fuzz/run_fuzz.sh "${CAUSALGEN_FUZZ_SECONDS:-60}"
 fi
 if [[ -f tests/web/run_web_tests.sh ]]; then

@@ -483,6 +483,15 @@ Status check_tensor_data(const uint8_t* b, uint64_t off, DType dtype, const Tens
   return Status::ok;
 }
 
+// A directory entry's name for a message: up to its NUL, each byte outside
+// printable ASCII shown as '?', so that a hostile file cannot put control
+// sequences or invalid UTF-8 on the user's terminal.
+void printable_name(const uint8_t* e, char out[kTensorNameMax]) {
+  uint32_t k = 0;
+  for (; k + 1 < kTensorNameMax && e[k] != 0; ++k) out[k] = e[k] >= 0x20 && e[k] < 0x7F ? char(e[k]) : '?';
+  out[k] = 0;
+}
+
 // Directory entry i against the tensor table (name, shape, size, bounds,
 // alignment, place, data), then bound into m by its role. *end: where the
 // previous tensor's data ends (data_offset before the first); tensor i must
@@ -495,9 +504,11 @@ Status bind_entry(Model& m, uint32_t i, uint64_t* end, Error* err) {
   const TensorSpec want = tensor_spec(m.config, i);
   if (std::memchr(e, 0, kTensorNameMax) == nullptr)
     return fail(err, Status::bad_tensor, "directory entry %u: name not NUL-terminated", i);
-  if (std::strncmp(reinterpret_cast<const char*>(e), want.name, kTensorNameMax) != 0)
-    return fail(err, Status::bad_tensor, "directory entry %u is '%.31s', expected '%s'", i,
-                reinterpret_cast<const char*>(e), want.name);
+  if (std::strncmp(reinterpret_cast<const char*>(e), want.name, kTensorNameMax) != 0) {
+    char shown[kTensorNameMax];
+    printable_name(e, shown);
+    return fail(err, Status::bad_tensor, "directory entry %u is '%s', expected '%s'", i, shown, want.name);
+  }
   if (first_nonzero(e, std::strlen(want.name), kTensorNameMax) != kTensorNameMax)
     return fail(err, Status::bad_tensor, "directory entry %u ('%s'): name not NUL-padded", i, want.name);
   const uint32_t rows = load_u32(e + 36), cols = load_u32(e + 40);

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <vector>
 
 namespace causalgen::host {
 
@@ -17,13 +16,15 @@ InputFile::~InputFile() {
 
 namespace {
 
-// What a file that is neither regular nor a pipe is, for the message; null: readable.
+// What a file that is not a regular file is, for the message; null: regular.
 const char* unreadable_kind(mode_t mode) {
+  if (S_ISREG(mode)) return nullptr;
   if (S_ISDIR(mode)) return "a directory, not a file";
+  if (S_ISFIFO(mode)) return "a FIFO or pipe, not a file (give the file itself: its size is checked before it is read)";
   if (S_ISCHR(mode)) return "a character device (like /dev/zero or a terminal), not a file";
   if (S_ISBLK(mode)) return "a block device, not a file";
   if (S_ISSOCK(mode)) return "a socket, not a file";
-  return nullptr;
+  return "not a regular file";
 }
 
 }  // namespace
@@ -33,9 +34,8 @@ bool open_input(const std::string& path, InputFile* f, std::string* error) {
     *error = path + ": " + why;
     return false;
   };
-  // O_NONBLOCK: opening a FIFO that has no writer does not wait for one (it
-  // then reads as empty). Cleared after the open so that reads of a pipe wait
-  // for its writer.
+  // O_NONBLOCK: opening a FIFO that has no writer does not wait for one;
+  // fstat then refuses it. Cleared again for the reads of a regular file.
   f->fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (f->fd < 0) {
     if (errno == ENXIO) return fail("a socket, not a file");
@@ -45,8 +45,7 @@ bool open_input(const std::string& path, InputFile* f, std::string* error) {
   if (::fstat(f->fd, &st) != 0) return fail(std::strerror(errno));
   if (const char* kind = unreadable_kind(st.st_mode)) return fail(kind);
   ::fcntl(f->fd, F_SETFL, ::fcntl(f->fd, F_GETFL) & ~O_NONBLOCK);
-  f->regular = S_ISREG(st.st_mode);
-  f->size = f->regular ? uint64_t(st.st_size) : 0;
+  f->size = uint64_t(st.st_size);
   return true;
 }
 
@@ -80,31 +79,13 @@ bool read_input(const std::string& path, uint64_t cap, const char* what, Aligned
   };
   InputFile f;
   if (!open_input(path, &f, error)) return false;
-  const std::string too_big = std::string(what) + " may be at most " + describe_bytes(cap);
-  if (f.regular) {
-    if (f.size > cap) return fail(describe_bytes(f.size) + ": too large; " + too_big);
-    *out = aligned_bytes(size_t(f.size));
-    if (!out->data) return fail("out of memory for its " + describe_bytes(f.size));
-    const int64_t n = read_up_to(f.fd, out->data.get(), f.size);
-    if (n < 0) return fail(std::strerror(errno));
-    out->size = size_t(n);  // shorter if it shrank meanwhile
-    return true;
-  }
-  // A pipe: in chunks, up to the cap and one byte more (to see it pass).
-  std::vector<uint8_t> buf;
-  uint8_t chunk[1 << 16];
-  for (;;) {
-    const int64_t n = read_up_to(f.fd, chunk, sizeof chunk);
-    if (n < 0) return fail(std::strerror(errno));
-    if (n == 0) break;
-    buf.insert(buf.end(), chunk, chunk + n);
-    if (buf.size() > cap) return fail("more than " + describe_bytes(cap) + " through a pipe; " + too_big);
-  }
-  if (buf.empty())
-    return fail(kEmptyPipe);
-  *out = aligned_bytes(buf.size());
-  if (!out->data) return fail("out of memory for its " + describe_bytes(buf.size()));
-  std::memcpy(out->data.get(), buf.data(), buf.size());
+  if (f.size > cap)
+    return fail(describe_bytes(f.size) + ": too large; " + what + " may be at most " + describe_bytes(cap));
+  *out = aligned_bytes(size_t(f.size));
+  if (!out->data) return fail("out of memory for its " + describe_bytes(f.size));
+  const int64_t n = read_up_to(f.fd, out->data.get(), f.size);
+  if (n < 0) return fail(std::strerror(errno));
+  out->size = size_t(n);  // shorter if it shrank meanwhile
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -55,29 +56,26 @@ bool load_model_bytes(const std::string& path, AlignedBytes* out, std::string* e
   if (!open_input(path, &f, error)) return false;
   const int fd = f.fd;
 
-  // The header first: what is not a model (a huge sparse file, /dev/zero) is
-  // refused after 68 bytes.
+  // The header first: what is not a model (a huge sparse file) is refused
+  // after 68 bytes.
   uint8_t head[kHeaderSize + 4];
   const int64_t n = read_up_to(fd, head, sizeof head);
   if (n < 0) return fail(std::strerror(errno));
-  if (n == 0 && !f.regular) return fail(kEmptyPipe);
   uint64_t declared = 0;
   Error e;
   if (model_file_size_from_header(head, size_t(n), &declared, &e) != Status::ok)
     return fail(e.message);
 
-  if (f.regular && map_model(fd, size_t(f.size), f.size == declared, out))
-    return true;
-  // Anything else (a pipe): the declared size and one byte more, so that
-  // parse_model sees a file that is too long as such.
-  if (declared > SIZE_MAX - 1) return fail("the header declares " + std::to_string(declared) + " bytes");
+  if (map_model(fd, size_t(f.size), f.size == declared, out)) return true;
+  // A file that cannot be mapped: read, the declared size and one byte more
+  // (at most the file's size), so that parse_model names a size mismatch.
+  const uint64_t want = std::max<uint64_t>(uint64_t(n), std::min<uint64_t>(declared, f.size - 1) + 1);
   std::string why;
-  if (!check_budget(declared, "reading the model its header declares through a pipe", &why))
-    return fail(why);
-  *out = aligned_bytes(size_t(declared) + 1);
-  if (!out->data) return fail("out of memory for the " + std::to_string(declared) + " bytes its header declares");
+  if (!check_budget(want, "reading the model its header declares", &why)) return fail(why);
+  *out = aligned_bytes(size_t(want));
+  if (!out->data) return fail("out of memory for its " + describe_bytes(want));
   std::memcpy(out->data.get(), head, size_t(n));
-  const int64_t rest = read_up_to(fd, out->data.get() + n, size_t(declared) + 1 - size_t(n));
+  const int64_t rest = read_up_to(fd, out->data.get() + n, size_t(want) - size_t(n));
   if (rest < 0) return fail(std::strerror(errno));
   out->size = size_t(n) + size_t(rest);
   return true;

@@ -27,11 +27,11 @@ AlignedBytes aligned_bytes(size_t n);
 // written in place instead, every write checked; a directory is an error.
 bool write_file_atomic(const std::string& path, const void* data, size_t n, std::string* error);
 
-// A model file's bytes, opened by open_input (input_file.hpp: a directory or
-// a device is refused by name): its header is checked first (magic, version), then a
-// regular file is mapped read-only (page-aligned; populated in one system
-// call when its size is what the header says) and anything else (a pipe) is
-// read up to the size its header declares. The bytes must not be written.
+// A model file's bytes, opened by open_input (input_file.hpp: anything but a
+// regular file is refused by what it is): its header is checked first (magic,
+// version), then the file is mapped read-only (page-aligned; populated in one
+// system call when its size is what the header says), or read when it cannot
+// be mapped. The bytes must not be written.
 bool load_model_bytes(const std::string& path, AlignedBytes* out, std::string* error);
 
 struct LoadedModel {

@@ -131,6 +131,20 @@ TEST_CASE("format rules: tensor names are NUL-padded", "[model_file][rules]") {
     }
 }
 
+TEST_CASE("a wrong tensor name is quoted in printable ASCII only", "[model_file][rules]") {
+  // A hostile name (an escape sequence, invalid UTF-8) must not reach the
+  // user's terminal as is (found by the fuzz corpus: messages with raw bytes).
+  const Bytes good = file_as(DType::f32);
+  const Entry e = directory(good)[1];
+  Bytes b = good;
+  const char hostile[] = "\x1b[31mw\xff\x01";
+  std::memcpy(&b[e.at], hostile, sizeof hostile);
+  std::string msg;
+  REQUIRE(parse_fixed(b, &msg) == Status::bad_tensor);
+  CHECK(msg == "directory entry 1 is '?[31mw?\?', expected '" + e.name + "'");
+  for (unsigned char ch : msg) CHECK((ch >= 0x20 && ch < 0x7F));
+}
+
 TEST_CASE("format rules: tensors do not overlap and sit where the layout puts them", "[model_file][rules]") {
   const Bytes good = file_as(DType::f32);
   const auto dir = directory(good);

@@ -117,7 +117,8 @@ else
   echo "FAIL eval: checkpoint '$a' vs exported model '$b'"; fails=$((fails + 1))
 fi
 expect_error "eval of a checkpoint as a model" "not a training checkpoint\|bad magic\|not a causalgen model" eval --model "$dir/int/ckpt_best.cgc" --data "$dir/text.txt"
-expect_error "eval with a foreign vocabulary" "not in the model's vocabulary" eval --model "$dir/m.cgm" --data <(printf 'xyz%.0s' $(seq 500))
+printf 'xyz%.0s' $(seq 500) >"$dir/foreign.txt"
+expect_error "eval with a foreign vocabulary" "not in the model's vocabulary" eval --model "$dir/m.cgm" --data "$dir/foreign.txt"
 
 echo "$fails failure(s)"
 exit $((fails > 0))

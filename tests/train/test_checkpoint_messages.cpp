@@ -5,6 +5,7 @@
 // an allocation of a size read from the file before it is checked.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -118,4 +119,24 @@ TEST_CASE("checkpoint: a header that declares more than the file holds is refuse
   CHECK(err.find("truncated checkpoint (header says 1125899906842624 body bytes") != std::string::npos);
   CHECK_FALSE(load_checkpoint(d.path.string(), &s, &err));
   CHECK(err.find("a directory, not a file") != std::string::npos);
+}
+
+TEST_CASE("checkpoint: an unknown setting's key is quoted in printable ASCII, shortened", "[train][checkpoint]") {
+  // A hostile key (an escape sequence, invalid UTF-8, 5000 bytes) must not
+  // reach the user's terminal as is.
+  const auto ck = small_checkpoint();
+  std::vector<uint8_t> body(ck.begin() + kCheckpointHeader, ck.end());
+  const std::string seed_key = std::string("\x04\0\0\0\0\0\0\0", 8) + "seed";
+  const auto at = std::search(body.begin(), body.end(), seed_key.begin(), seed_key.end());
+  REQUIRE(at != body.end());
+  const size_t key = size_t(at - body.begin()) + 8;
+  std::memcpy(body.data() + key, "\x1b[2J", 4);
+  CHECK(decode_error(with_body(ck, body)) ==
+        "c.cgc: malformed checkpoint: setting \"?[2J\" is unknown to this build (a newer causalgen?)");
+  std::vector<uint8_t> long_key = body;
+  long_key.insert(long_key.begin() + long(key) + 4, 4996, uint8_t(0xff));
+  put_u64(long_key.data() + key - 8, 5000);
+  const std::string e = decode_error(with_body(ck, long_key));
+  CHECK(e == "c.cgc: malformed checkpoint: setting \"?[2J" + std::string(36, '?') +
+                 "...\" is unknown to this build (a newer causalgen?)");
 }

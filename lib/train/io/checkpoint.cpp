@@ -174,11 +174,21 @@ void save_settings(Ar& ar, const TrainConfig& c) {
   }
 }
 
+// A key read from the file, for a message: printable ASCII ('?' for any
+// other byte: no control sequences or invalid UTF-8 on a terminal), and
+// shortened when long.
+std::string shown_key(const std::string& key) {
+  std::string out;
+  for (size_t i = 0; i < key.size() && i < 40; ++i)
+    out += key[i] >= 0x20 && key[i] < 0x7F ? key[i] : '?';
+  return key.size() > 40 ? out + "..." : out;
+}
+
 template <class Ar>
 void read_setting(Ar& ar, const std::string& key, TrainOverrides* o) {
   const Hyperparam* p = find_hyperparam(key);
   if (!p)
-    throw std::runtime_error("setting \"" + key + "\" is unknown to this build (a newer causalgen?)");
+    throw std::runtime_error("setting \"" + shown_key(key) + "\" is unknown to this build (a newer causalgen?)");
   const HyperValue v = load_value(ar, p->access.type);
   std::string why;
   if (!check_hyperparam(*p, v, &why)) throw std::runtime_error("training config: " + key + " " + why);
@@ -426,18 +436,10 @@ bool read_checkpoint_file(const std::string& path, host::AlignedBytes* out, std:
     *err = path + ": " + std::strerror(errno);
     return false;
   }
-  if (n == 0 && !f.regular) {
-    *err = path + ": " + host::kEmptyPipe;
-    return false;
-  }
   uint32_t version = 0;
   uint64_t body = 0;
   std::string why;
-  // A pipe's size is unknown: taken as what its header says until read.
-  const uint64_t declared = std::min<uint64_t>(get_u64(head + 16), UINT64_MAX - kCheckpointHeader);
-  const uint64_t size = n < int64_t(kCheckpointHeader) ? uint64_t(n)
-                        : f.regular                     ? f.size
-                                                        : kCheckpointHeader + declared;
+  const uint64_t size = n < int64_t(kCheckpointHeader) ? uint64_t(n) : f.size;
   if (!check_header(head, size_t(n), size, &version, &body, &why)) {
     *err = path + ": " + why;
     return false;
@@ -445,7 +447,8 @@ bool read_checkpoint_file(const std::string& path, host::AlignedBytes* out, std:
   // Decoding holds the body and the state it describes (about the body again).
   const uint64_t need = body > UINT64_MAX / 2 ? UINT64_MAX : 2 * body;
   if (!host::check_budget(need, path + ": loading this checkpoint", err)) return false;
-  // One byte more than declared, so that a pipe's trailing bytes show.
+  // One byte more than declared, so that bytes added since the header was
+  // checked show as such.
   host::AlignedBytes bytes = host::aligned_bytes(size_t(kCheckpointHeader + body + 1));
   if (!bytes.data) {
     *err = path + ": out of memory for its " + host::describe_bytes(kCheckpointHeader + body);
