@@ -161,8 +161,11 @@ Status write_model(const Config& c, const uint32_t* codepoints, const float* par
   return write_model(c, codepoints, params, WriteOptions{}, out, out_size, err);
 }
 
-Status write_model(const Config& c, const uint32_t* codepoints, const float* params,
-                   const WriteOptions& o, void* out, size_t out_size, Error* err) {
+namespace {
+
+// What write_model refuses before it writes a byte.
+Status check_write_inputs(const Config& c, const uint32_t* codepoints, const WriteOptions& o,
+                          Error* err) {
   if (o.matrices != DType::f32 && o.matrices != DType::int8)
     return fail(err, Status::bad_argument, "unknown dtype %u", unsigned(o.matrices));
   if (o.matrices == DType::int8 && (o.group_size < 1 || o.group_size > kMaxGroupSize))
@@ -175,12 +178,12 @@ Status write_model(const Config& c, const uint32_t* codepoints, const float* par
       return fail(err, Status::bad_vocab, "vocabulary entry %u (U+%04X) not ascending/valid", i,
                   codepoints[i]);
   }
-  const Layout lay = layout_for(c, o);
-  if (out_size < lay.file_size)
-    return fail(err, Status::arena_too_small, "output buffer %zu bytes, need %llu", out_size,
-                static_cast<unsigned long long>(lay.file_size));
-  auto* b = static_cast<uint8_t*>(out);
-  std::memset(b, 0, size_t(lay.file_size));
+  return Status::ok;
+}
+
+// The header, the mixer and window tables and the vocabulary.
+void write_header_and_tables(const Config& c, const uint32_t* codepoints, const Layout& lay,
+                             uint8_t* b) {
   std::memcpy(b + kOffMagic, kMagic, 4);
   store_u32(b + kOffVersion, kFormatVersion);
   store_u64(b + kOffFileSize, lay.file_size);
@@ -191,8 +194,7 @@ Status write_model(const Config& c, const uint32_t* codepoints, const float* par
   store_u32(b + kOffEmbd, c.n_embd);
   store_u32(b + kOffHeads, c.n_head);
   store_u32(b + kOffFlags, (c.bias ? kFlagBias : 0) | (c.pos_emb ? kFlagPosEmb : 0));
-  const uint32_t nt = tensor_count(c);
-  store_u32(b + kOffNTensors, nt);
+  store_u32(b + kOffNTensors, tensor_count(c));
   store_u32(b + kOffMixers, lay.mixers);
   store_u32(b + kOffVocabTable, lay.vocab);
   store_u32(b + kOffDir, lay.dir);
@@ -202,9 +204,14 @@ Status write_model(const Config& c, const uint32_t* codepoints, const float* par
     for (uint32_t l = 0; l < c.n_layer; ++l)
       store_u32(b + lay.windows + 4 * l, mixer_takes_window(c.mixers[l]) ? c.window[l] : 0);
   for (uint32_t i = 0; i < c.vocab_size; ++i) store_u32(b + lay.vocab + 4 * i, codepoints[i]);
+}
+
+// Each tensor's directory entry and data, in the tensor table's order.
+Status write_tensors(const Config& c, const float* params, const WriteOptions& o, const Layout& lay,
+                     uint8_t* b, Error* err) {
   uint64_t off = lay.data;
   const float* src = params;
-  for (uint32_t i = 0; i < nt; ++i) {
+  for (uint32_t i = 0, nt = tensor_count(c); i < nt; ++i) {
     const TensorSpec t = tensor_spec(c, i);
     off = align_up(off, kTensorAlign);
     uint8_t* e = b + lay.dir + uint64_t(i) * kDirEntrySize;
@@ -229,6 +236,22 @@ Status write_model(const Config& c, const uint32_t* codepoints, const float* par
     src += uint64_t(t.rows) * t.cols;
     off += nbytes;
   }
+  return Status::ok;
+}
+
+}  // namespace
+
+Status write_model(const Config& c, const uint32_t* codepoints, const float* params,
+                   const WriteOptions& o, void* out, size_t out_size, Error* err) {
+  if (Status s = check_write_inputs(c, codepoints, o, err); s != Status::ok) return s;
+  const Layout lay = layout_for(c, o);
+  if (out_size < lay.file_size)
+    return fail(err, Status::arena_too_small, "output buffer %zu bytes, need %llu", out_size,
+                static_cast<unsigned long long>(lay.file_size));
+  auto* b = static_cast<uint8_t*>(out);
+  std::memset(b, 0, size_t(lay.file_size));  // the format's gaps are zero bytes
+  write_header_and_tables(c, codepoints, lay, b);
+  if (Status s = write_tensors(c, params, o, lay, b, err); s != Status::ok) return s;
   store_u32(b + lay.file_size - 4, crc32(b, size_t(lay.file_size - 4)));
   return Status::ok;
 }
