@@ -4,8 +4,10 @@
 // where the CPU trainer has no separate function (the softmax backward, the
 // head layout). Seeded random inputs, dropout off unless a case says
 // otherwise; tolerances as in test_kernels_ops.cpp. Needs a GPU; each case
-// exits 77 (skipped) without one, except the cases tagged [registry] at the
-// end (the registry, the EMA rates, the block layout), which run on the host.
+// exits 77 (skipped) without one, except those tagged [host] (the EMA and
+// minGRU kernels' per-thread bodies run on the host, so that their indexing
+// and sums are checked on a machine without a GPU) and [registry] (the
+// registry, the EMA rates, the block layout).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -332,19 +334,58 @@ Config ema_config(Mixer code) {
   return c;
 }
 
-}  // namespace
+// The EMA kernels on the device (gpu) or their per-thread bodies on the
+// host: m (as f32) and sel from h, and dh from dm and sel.
+template <class A>
+std::vector<float> ema_forward_run(bool gpu, const std::vector<float>& h, Mixer mixer,
+                                   uint32_t scales, std::vector<uint8_t>* sel) {
+  using Host = typename Act<A>::Host;
+  const size_t n = h.size();
+  if (!gpu) {
+    std::vector<Host> h_act = to_act<A>(h), m(n);
+    cuda::ema_mix_forward_on_host<A>(reinterpret_cast<A*>(m.data()), sel->data(),
+                                     reinterpret_cast<const A*>(h_act.data()), kEB, kET, kEC,
+                                     scales, mixer);
+    return from_act<A>(m);
+  }
+  Device<Host> d_h(to_act<A>(h)), d_m(n);
+  Device<uint8_t> d_sel(n);
+  cuda::ema_mix_forward<A>(d_m.template as<A>(), d_sel.ptr, d_h.template as<A>(), kEB, kET, kEC,
+                           scales, mixer, kStream);
+  wait_for_kernels();
+  *sel = d_sel.get();
+  return from_act<A>(d_m.get());
+}
 
-TEMPLATE_TEST_CASE("cuda kernel: EMA mixers forward (per-channel decays, max-ema select) equal "
-                   "the CPU trainer's",
-                   "[cuda][kernel]", float, __nv_bfloat16) {
-  using A = TestType;
-  require_gpu();
-  INFO(Act<A>::name);
+template <class A>
+std::vector<float> ema_backward_run(bool gpu, const std::vector<float>& dm,
+                                    const std::vector<uint8_t>& sel, Mixer mixer,
+                                    uint32_t scales) {
+  using Host = typename Act<A>::Host;
+  const size_t n = dm.size();
+  // ema gets no sel at all: it must not read one.
+  const bool with_sel = mixer == Mixer::max_ema;
+  if (!gpu) {
+    std::vector<Host> dm_act = to_act<A>(dm), dh(n);
+    cuda::ema_mix_backward_on_host<A>(reinterpret_cast<A*>(dh.data()),
+                                      reinterpret_cast<const A*>(dm_act.data()),
+                                      with_sel ? sel.data() : nullptr, kEB, kET, kEC, scales,
+                                      mixer);
+    return from_act<A>(dh);
+  }
+  Device<Host> d_dm(to_act<A>(dm)), d_dh(n);
+  Device<uint8_t> d_sel(sel);
+  cuda::ema_mix_backward<A>(d_dh.template as<A>(), d_dm.template as<A>(),
+                            with_sel ? d_sel.ptr : nullptr, kEB, kET, kEC, scales, mixer, kStream);
+  wait_for_kernels();
+  return from_act<A>(d_dh.get());
+}
+
+template <class A>
+void check_ema_forward(bool gpu) {
   const size_t n = size_t(kEB) * kET * kEC;
   const auto h = rounded<A>(uniform(n, 261));
   const auto h_d = to_double(h);
-  Device<typename Act<A>::Host> d_h(to_act<A>(h)), d_m(n);
-  Device<uint8_t> d_sel(n);
   // The EMA alone, in double: the third argument max-ema chooses from.
   std::vector<double> ema(n);
   train::mixers::ema_mix_forward<double>(ema_config(Mixer::ema), Mixer::ema, ema.data(), nullptr,
@@ -352,19 +393,17 @@ TEMPLATE_TEST_CASE("cuda kernel: EMA mixers forward (per-channel decays, max-ema
   for (const Mixer mixer : kEmaMixers) {
     INFO("mixer " << mixer_name(mixer));
     const Config c = ema_config(mixer);
-    cuda::ema_mix_forward<A>(d_m.template as<A>(), d_sel.ptr, d_h.template as<A>(), kEB, kET, kEC,
-                             ema_scales(c), mixer, kStream);
-    wait_for_kernels();
+    std::vector<uint8_t> got(n, 0);
+    const auto m_got = ema_forward_run<A>(gpu, h, mixer, ema_scales(c), &got);
     std::vector<double> m(n);
     std::vector<uint8_t> sel(n, 0);
     train::mixers::ema_mix_forward<double>(c, mixer, m.data(), sel.data(), h_d.data(), kEB, kET);
     // An f32 recurrence against double: the update contracts, so the error
     // stays at a few ulp of the values (|h| < 1).
-    require_close("m", from_act<A>(d_m.get()), m, Tolerance{1e-5, 1e-5} + Act<A>::rounding);
+    require_close("m", m_got, m, Tolerance{1e-5, 1e-5} + Act<A>::rounding);
     if (mixer != Mixer::max_ema) continue;
 
     // sel must match, except at a near tie (as the shift mixers' check).
-    const auto got = d_sel.get();
     auto argument = [&](size_t i, int t, int which) {
       if (which == 0) return h_d[i];
       if (which == 1) return h_d[t > 0 ? i - kEC : i];
@@ -386,36 +425,51 @@ TEMPLATE_TEST_CASE("cuda kernel: EMA mixers forward (per-channel decays, max-ema
   }
 }
 
-TEMPLATE_TEST_CASE("cuda kernel: EMA mixers backward (decayed gradient carried back, max-ema "
-                   "routing) equal the CPU trainer's",
-                   "[cuda][kernel]", float, __nv_bfloat16) {
-  using A = TestType;
-  require_gpu();
-  INFO(Act<A>::name);
+template <class A>
+void check_ema_backward(bool gpu) {
   const size_t n = size_t(kEB) * kET * kEC;
   const auto h_d = to_double(rounded<A>(uniform(n, 271)));
   const auto dm = rounded<A>(uniform(n, 272));
   const auto dm_d = to_double(dm);
-  Device<typename Act<A>::Host> d_dm(to_act<A>(dm)), d_dh(n);
-  Device<uint8_t> d_sel(n);
   for (const Mixer mixer : kEmaMixers) {
     INFO("mixer " << mixer_name(mixer));
     const Config c = ema_config(mixer);
-    // The choices of the CPU trainer's forward pass, on the device too; ema
-    // gets no sel at all (it must not read one).
+    // The choices of the CPU trainer's forward pass feed both backwards.
     std::vector<double> m(n);
     std::vector<uint8_t> sel(n, 0);
     train::mixers::ema_mix_forward<double>(c, mixer, m.data(), sel.data(), h_d.data(), kEB, kET);
-    d_sel.put(sel);
-    cuda::ema_mix_backward<A>(d_dh.template as<A>(), d_dm.template as<A>(),
-                              mixer == Mixer::max_ema ? d_sel.ptr : nullptr, kEB, kET, kEC,
-                              ema_scales(c), mixer, kStream);
-    wait_for_kernels();
+    const auto dh_got = ema_backward_run<A>(gpu, dm, sel, mixer, ema_scales(c));
     std::vector<double> dh(n);
     train::mixers::ema_mix_backward<double>(c, mixer, dh.data(), dm_d.data(), sel.data(), kEB, kET);
     // The carried gradient sums up to 50 terms (|g| < 1) in f32: a few 1e-6.
-    require_close("dh", from_act<A>(d_dh.get()), dh, Tolerance{2e-5, 1e-5} + Act<A>::rounding);
+    require_close("dh", dh_got, dh, Tolerance{2e-5, 1e-5} + Act<A>::rounding);
   }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("cuda kernel: EMA mixers forward (per-channel decays, max-ema select) equal "
+                   "the CPU trainer's",
+                   "[cuda][kernel]", float, __nv_bfloat16) {
+  require_gpu();
+  INFO(Act<TestType>::name);
+  check_ema_forward<TestType>(true);
+}
+
+TEMPLATE_TEST_CASE("cuda kernel: EMA mixers backward (decayed gradient carried back, max-ema "
+                   "routing) equal the CPU trainer's",
+                   "[cuda][kernel]", float, __nv_bfloat16) {
+  require_gpu();
+  INFO(Act<TestType>::name);
+  check_ema_backward<TestType>(true);
+}
+
+TEMPLATE_TEST_CASE("cuda kernel bodies on the host: EMA mixers forward and backward equal the "
+                   "CPU trainer's",
+                   "[cuda][host]", float, __nv_bfloat16) {
+  INFO(Act<TestType>::name);
+  check_ema_forward<TestType>(false);
+  check_ema_backward<TestType>(false);
 }
 
 namespace {
@@ -434,6 +488,88 @@ Tolerance scaled(const std::vector<double>& want, double frac) {
 }
 
 }  // namespace
+
+namespace {
+
+// minGRU's scans alone, on the device (gpu) or their per-thread bodies on the
+// host, against the CPU trainer's scans: u (N,2C) A and b (2C) in, m, z, c,
+// s out; then du from dm and the CPU's z, c, s.
+template <class A>
+void check_mingru_scans(bool gpu) {
+  using Host = typename Act<A>::Host;
+  const int N = kGB * kGT, C = kGC;
+  const size_t nc = size_t(N) * C;
+  const auto u = rounded<A>(uniform(2 * nc, 291, -3.0f, 3.0f));
+  const auto b = uniform(2 * C, 292, -0.5f, 0.5f);
+  const auto dm = rounded<A>(uniform(nc, 293));
+
+  // The CPU trainer: zc = u + b in place (the gate becomes z), out = s.
+  std::vector<double> zc(2 * nc), s(nc), du(2 * nc);
+  for (size_t r = 0; r < size_t(N); ++r)
+    for (int j = 0; j < 2 * C; ++j) zc[r * 2 * C + j] = double(u[r * 2 * C + j]) + b[j];
+  train::mixers::mingru_scan_forward<double>(s.data(), zc.data(), kGB, kGT, C);
+  const auto dm_d = to_double(dm);
+  train::mixers::mingru_scan_backward<double>(du.data(), dm_d.data(), zc.data(), s.data(), kGB,
+                                              kGT, C);
+  std::vector<double> z(nc), c(nc);
+  for (size_t r = 0; r < size_t(N); ++r)
+    for (int i = 0; i < C; ++i) {
+      z[r * C + i] = zc[r * 2 * C + i];
+      c[r * C + i] = zc[r * 2 * C + C + i];
+    }
+  // The backward reads the CPU's z, c, s, so that it is checked on its own.
+  std::vector<float> z_in(z.begin(), z.end()), c_in(c.begin(), c.end()), s_in(s.begin(), s.end());
+
+  std::vector<float> m_got, z_got(nc), c_got(nc), s_got(nc), du_got;
+  std::vector<Host> u_act = to_act<A>(u), dm_act = to_act<A>(dm);
+  if (!gpu) {
+    std::vector<Host> m(nc), dus(2 * nc);
+    cuda::mingru_scan_forward_on_host<A>(reinterpret_cast<A*>(m.data()), z_got.data(),
+                                         c_got.data(), s_got.data(),
+                                         reinterpret_cast<const A*>(u_act.data()), b.data(), kGB,
+                                         kGT, C);
+    cuda::mingru_scan_backward_on_host<A>(reinterpret_cast<A*>(dus.data()),
+                                          reinterpret_cast<const A*>(dm_act.data()), z_in.data(),
+                                          c_in.data(), s_in.data(), kGB, kGT, C);
+    m_got = from_act<A>(m), du_got = from_act<A>(dus);
+  } else {
+    Device<Host> d_u(u_act), d_dm(dm_act), d_m(nc), d_du(2 * nc);
+    Device<float> d_b(b), d_z(nc), d_c(nc), d_s(nc), d_zi(z_in), d_ci(c_in), d_si(s_in);
+    cuda::mingru_scan_forward<A>(d_m.template as<A>(), d_z.ptr, d_c.ptr, d_s.ptr,
+                                 d_u.template as<A>(), d_b.ptr, kGB, kGT, C, kStream);
+    cuda::mingru_scan_backward<A>(d_du.template as<A>(), d_dm.template as<A>(), d_zi.ptr,
+                                  d_ci.ptr, d_si.ptr, kGB, kGT, C, kStream);
+    wait_for_kernels();
+    m_got = from_act<A>(d_m.get()), du_got = from_act<A>(d_du.get());
+    z_got = d_z.get(), c_got = d_c.get(), s_got = d_s.get();
+  }
+  // f32 scans against double: b added in f32 (one rounding), expf (a few
+  // ulp), s a convex mix of |c| < 3.5: 1e-5 absolute and relative; m and du
+  // are A (bf16 adds its rounding).
+  const Tolerance f32{1e-5, 1e-5};
+  require_close("z", z_got, z, f32);
+  require_close("c", c_got, c, f32);
+  require_close("s", s_got, s, f32);
+  require_close("m", m_got, s, f32 + Act<A>::rounding);
+  // du: the carried gradient sums up to 50 decayed terms: 1e-4 of the scale.
+  require_close("du", du_got, du, scaled(du, 1e-4) + Act<A>::rounding);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("cuda kernel: minGRU scans (forward, backward) equal the CPU trainer's",
+                   "[cuda][kernel]", float, __nv_bfloat16) {
+  require_gpu();
+  INFO(Act<TestType>::name);
+  check_mingru_scans<TestType>(true);
+}
+
+TEMPLATE_TEST_CASE("cuda kernel bodies on the host: minGRU scans (forward, backward) equal the "
+                   "CPU trainer's",
+                   "[cuda][host]", float, __nv_bfloat16) {
+  INFO(Act<TestType>::name);
+  check_mingru_scans<TestType>(false);
+}
 
 TEMPLATE_TEST_CASE("cuda mixer: minGRU forward and backward (projection GEMMs, scans, bias "
                    "sums) equal the CPU trainer's",

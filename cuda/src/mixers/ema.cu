@@ -22,16 +22,14 @@ namespace {
 constexpr int kThreads = 128;
 
 // The update weight 2^-k (exact in f32: w (h - a) rounds as in the CPU code).
-__device__ __forceinline__ float ema_weight(int c, uint32_t scales, int C) {
+__host__ __device__ inline float ema_weight(int c, uint32_t scales, int C) {
   return 1.0f / static_cast<float>(1ull << ema_rate_log2_of(c, scales, C));
 }
 
+// The forward's thread (b, c): the T positions of one sequence's channel.
 template <class A>
-__global__ void ema_forward_kernel(A* m, uint8_t* sel, const A* h, int B, int T, int C,
-                                   uint32_t scales, bool with_max) {
-  const int idx = blockIdx.x * blockDim.x + threadIdx.x;  // (b, c)
-  if (idx >= B * C) return;
-  const int c = idx % C, b = idx / C;
+__host__ __device__ void ema_forward_thread(A* m, uint8_t* sel, const A* h, int b, int c, int T,
+                                            int C, uint32_t scales, bool with_max) {
   const size_t base = static_cast<size_t>(b) * T * C + c;
   const float w = ema_weight(c, scales, C);
   float a = 0.0f, prev = 0.0f;
@@ -54,16 +52,13 @@ __global__ void ema_forward_kernel(A* m, uint8_t* sel, const A* h, int B, int T,
   }
 }
 
-// Backwards over t. At position t, dh_t collects: what position t+1 routed
-// to its h_{t-1} (from_next), g_t when sel chose h_t, and the EMA's share
-// w ga_t (all of ga_0 at t = 0, where a_0 = h_0). Summed in the CPU
-// trainer's order.
+// The backward's thread (b, c), backwards over t. At position t, dh_t
+// collects: what position t+1 routed to its h_{t-1} (from_next), g_t when
+// sel chose h_t, and the EMA's share w ga_t (all of ga_0 at t = 0, where
+// a_0 = h_0). Summed in the CPU trainer's order.
 template <class A>
-__global__ void ema_backward_kernel(A* dh, const A* dm, const uint8_t* sel, int B, int T, int C,
-                                    uint32_t scales, bool with_max) {
-  const int idx = blockIdx.x * blockDim.x + threadIdx.x;  // (b, c)
-  if (idx >= B * C) return;
-  const int c = idx % C, b = idx / C;
+__host__ __device__ void ema_backward_thread(A* dh, const A* dm, const uint8_t* sel, int b, int c,
+                                             int T, int C, uint32_t scales, bool with_max) {
   const size_t base = static_cast<size_t>(b) * T * C + c;
   const float w = ema_weight(c, scales, C);
   float ga = 0.0f, from_next = 0.0f;
@@ -86,6 +81,22 @@ __global__ void ema_backward_kernel(A* dh, const A* dm, const uint8_t* sel, int 
   }
 }
 
+template <class A>
+__global__ void ema_forward_kernel(A* m, uint8_t* sel, const A* h, int B, int T, int C,
+                                   uint32_t scales, bool with_max) {
+  const int idx = blockIdx.x * blockDim.x + threadIdx.x;  // (b, c)
+  if (idx >= B * C) return;
+  ema_forward_thread(m, sel, h, idx / C, idx % C, T, C, scales, with_max);
+}
+
+template <class A>
+__global__ void ema_backward_kernel(A* dh, const A* dm, const uint8_t* sel, int B, int T, int C,
+                                    uint32_t scales, bool with_max) {
+  const int idx = blockIdx.x * blockDim.x + threadIdx.x;  // (b, c)
+  if (idx >= B * C) return;
+  ema_backward_thread(dh, dm, sel, idx / C, idx % C, T, C, scales, with_max);
+}
+
 }  // namespace
 
 template <class A>
@@ -104,12 +115,32 @@ void ema_mix_backward(A* dh, const A* dm, const uint8_t* sel, int B, int T, int 
   CG_LAUNCH_CHECK();
 }
 
+template <class A>
+void ema_mix_forward_on_host(A* m, uint8_t* sel, const A* h, int B, int T, int C,
+                             uint32_t scales, Mixer mixer) {
+  for (int b = 0; b < B; ++b)
+    for (int c = 0; c < C; ++c)
+      ema_forward_thread(m, sel, h, b, c, T, C, scales, mixer == Mixer::max_ema);
+}
+
+template <class A>
+void ema_mix_backward_on_host(A* dh, const A* dm, const uint8_t* sel, int B, int T, int C,
+                              uint32_t scales, Mixer mixer) {
+  for (int b = 0; b < B; ++b)
+    for (int c = 0; c < C; ++c)
+      ema_backward_thread(dh, dm, sel, b, c, T, C, scales, mixer == Mixer::max_ema);
+}
+
 // Explicit instantiations for the two activation types.
 #define CG_INSTANTIATE(A)                                                                       \
   template void ema_mix_forward<A>(A*, uint8_t*, const A*, int, int, int, uint32_t, Mixer,      \
                                    cudaStream_t);                                               \
   template void ema_mix_backward<A>(A*, const A*, const uint8_t*, int, int, int, uint32_t,      \
-                                    Mixer, cudaStream_t);
+                                    Mixer, cudaStream_t);                                       \
+  template void ema_mix_forward_on_host<A>(A*, uint8_t*, const A*, int, int, int, uint32_t,     \
+                                           Mixer);                                              \
+  template void ema_mix_backward_on_host<A>(A*, const A*, const uint8_t*, int, int, int,        \
+                                            uint32_t, Mixer);
 
 CG_INSTANTIATE(float)
 CG_INSTANTIATE(__nv_bfloat16)

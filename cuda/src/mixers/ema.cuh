@@ -31,4 +31,15 @@ template <class A>
 void ema_mix_backward(A* dh, const A* dm, const uint8_t* sel, int B, int T, int C,
                       uint32_t scales, Mixer mixer, cudaStream_t s);
 
+// The same arithmetic on host arrays: each kernel's per-thread body run for
+// every (b, c) in turn on the host, so that tests check the kernels'
+// indexing and sums on a machine without a GPU (the launch itself, grid and
+// bounds, is left to the GPU cases).
+template <class A>
+void ema_mix_forward_on_host(A* m, uint8_t* sel, const A* h, int B, int T, int C,
+                             uint32_t scales, Mixer mixer);
+template <class A>
+void ema_mix_backward_on_host(A* dh, const A* dm, const uint8_t* sel, int B, int T, int C,
+                              uint32_t scales, Mixer mixer);
+
 }  // namespace causalgen::cuda

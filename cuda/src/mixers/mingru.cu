@@ -23,16 +23,15 @@ namespace {
 
 constexpr int kThreads = 128;
 
+// The forward's thread (b, i): channel i of sequence b over its T positions.
 template <class A>
-__global__ void mingru_forward_kernel(A* m, float* z_out, float* c_out, float* s_out, const A* u,
-                                      const float* b, int B, int T, int C) {
-  const int idx = blockIdx.x * blockDim.x + threadIdx.x;  // (b, i)
-  if (idx >= B * C) return;
-  const int i = idx % C, bb = idx / C;
+__host__ __device__ void mingru_forward_thread(A* m, float* z_out, float* c_out, float* s_out,
+                                               const A* u, const float* b, int bb, int i, int T,
+                                               int C) {
   const float b_gate = b ? b[i] : 0.0f, b_cand = b ? b[C + i] : 0.0f;
   float s = 0.0f;  // s_{-1}
   for (int t = 0; t < T; ++t) {
-    const size_t r = static_cast<size_t>(bb) * T + t;
+    const size_t r = static_cast<size_t>(bb) * T + t;  // the row of (bb, t)
     const float z = 1.0f / (1.0f + expf(-(to_f32(u[r * 2 * C + i]) + b_gate)));
     const float c = to_f32(u[r * 2 * C + C + i]) + b_cand;
     s = (1.0f - z) * s + z * c;
@@ -44,12 +43,11 @@ __global__ void mingru_forward_kernel(A* m, float* z_out, float* c_out, float* s
   }
 }
 
+// The backward's thread (b, i), backwards over t, in the CPU trainer's order.
 template <class A>
-__global__ void mingru_backward_kernel(A* du, const A* dm, const float* z_in, const float* c_in,
-                                       const float* s_in, int B, int T, int C) {
-  const int idx = blockIdx.x * blockDim.x + threadIdx.x;  // (b, i)
-  if (idx >= B * C) return;
-  const int i = idx % C, bb = idx / C;
+__host__ __device__ void mingru_backward_thread(A* du, const A* dm, const float* z_in,
+                                                const float* c_in, const float* s_in, int bb,
+                                                int i, int T, int C) {
   float gs = 0.0f;  // dL/ds_t from the positions after t
   for (int t = T - 1; t >= 0; --t) {
     const size_t r = static_cast<size_t>(bb) * T + t;
@@ -61,6 +59,22 @@ __global__ void mingru_backward_kernel(A* du, const A* dm, const float* z_in, co
     du[r * 2 * C + C + i] = from_f32<A>(g * z);
     gs = g * (1.0f - z);
   }
+}
+
+template <class A>
+__global__ void mingru_forward_kernel(A* m, float* z, float* c, float* s, const A* u,
+                                      const float* b, int B, int T, int C) {
+  const int idx = blockIdx.x * blockDim.x + threadIdx.x;  // (b, i)
+  if (idx >= B * C) return;
+  mingru_forward_thread(m, z, c, s, u, b, idx / C, idx % C, T, C);
+}
+
+template <class A>
+__global__ void mingru_backward_kernel(A* du, const A* dm, const float* z, const float* c,
+                                       const float* s, int B, int T, int C) {
+  const int idx = blockIdx.x * blockDim.x + threadIdx.x;  // (b, i)
+  if (idx >= B * C) return;
+  mingru_backward_thread(du, dm, z, c, s, idx / C, idx % C, T, C);
 }
 
 }  // namespace
@@ -81,12 +95,30 @@ void mingru_scan_backward(A* du, const A* dm, const float* z, const float* c, co
   CG_LAUNCH_CHECK();
 }
 
+template <class A>
+void mingru_scan_forward_on_host(A* m, float* z, float* c, float* s, const A* u, const float* b,
+                                 int B, int T, int C) {
+  for (int bb = 0; bb < B; ++bb)
+    for (int i = 0; i < C; ++i) mingru_forward_thread(m, z, c, s, u, b, bb, i, T, C);
+}
+
+template <class A>
+void mingru_scan_backward_on_host(A* du, const A* dm, const float* z, const float* c,
+                                  const float* s, int B, int T, int C) {
+  for (int bb = 0; bb < B; ++bb)
+    for (int i = 0; i < C; ++i) mingru_backward_thread(du, dm, z, c, s, bb, i, T, C);
+}
+
 // Explicit instantiations for the two activation types.
 #define CG_INSTANTIATE(A)                                                                        \
   template void mingru_scan_forward<A>(A*, float*, float*, float*, const A*, const float*, int, \
                                        int, int, cudaStream_t);                                 \
   template void mingru_scan_backward<A>(A*, const A*, const float*, const float*, const float*, \
-                                        int, int, int, cudaStream_t);
+                                        int, int, int, cudaStream_t);                           \
+  template void mingru_scan_forward_on_host<A>(A*, float*, float*, float*, const A*,            \
+                                               const float*, int, int, int);                    \
+  template void mingru_scan_backward_on_host<A>(A*, const A*, const float*, const float*,       \
+                                                const float*, int, int, int);
 
 CG_INSTANTIATE(float)
 CG_INSTANTIATE(__nv_bfloat16)

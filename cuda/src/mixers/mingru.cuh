@@ -22,4 +22,14 @@ template <class A>
 void mingru_scan_backward(A* du, const A* dm, const float* z, const float* c, const float* s,
                           int B, int T, int C, cudaStream_t st);
 
+// The same arithmetic on host arrays (each kernel's per-thread body run for
+// every (b, i) in turn), so that tests check the scans' indexing and sums on
+// a machine without a GPU.
+template <class A>
+void mingru_scan_forward_on_host(A* m, float* z, float* c, float* s, const A* u, const float* b,
+                                 int B, int T, int C);
+template <class A>
+void mingru_scan_backward_on_host(A* du, const A* dm, const float* z, const float* c,
+                                  const float* s, int B, int T, int C);
+
 }  // namespace causalgen::cuda
