@@ -68,8 +68,8 @@ std::unique_ptr<train::Backend> cuda_backend(const train::TrainConfig& c, bool b
   return b;
 }
 
-const char* kMixers[] = {"max",    "min",     "max-avg", "min-avg", "attention", "attention,max-avg,min",
-                         "ema",    "max-ema", "mingru",  "mingru,max-ema,attention,ema"};
+const char* kMixers[] = {"max", "min", "max-avg", "min-avg", "attention", "attention,max-avg,min",
+                         "ema", "max-ema", "mingru", "mingru,max-ema,attention,ema"};
 
 }  // namespace
 
