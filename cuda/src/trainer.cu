@@ -210,6 +210,7 @@ class GptBackend final : public CudaBackend {
     const LayerOffsets& w = off_.layers[l];
     mixers::Pass<A> a{};
     a.code = cfg_.mixers[l];
+    a.config = &cfg_;
     a.shape = {B_, T_, C_, H_};
     a.h = ln1_.ptr + l * NC();
     a.saved = mixer_saved_.ptr + saved_at_[l];

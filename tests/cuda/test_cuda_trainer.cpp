@@ -78,6 +78,10 @@ const std::vector<std::pair<const char*, std::vector<Mixer>>> kLayouts = {
     {"min-avg", {Mixer::min_avg, Mixer::min_avg}},
     {"attention", {Mixer::attention, Mixer::attention}},
     {"hybrid", {Mixer::attention, Mixer::max_avg, Mixer::min}},
+    {"ema", {Mixer::ema, Mixer::ema}},
+    {"max-ema", {Mixer::max_ema, Mixer::max_ema}},
+    {"mingru", {Mixer::mingru, Mixer::mingru}},
+    {"recurrent hybrid", {Mixer::mingru, Mixer::max_ema, Mixer::attention, Mixer::ema}},
 };
 
 }  // namespace

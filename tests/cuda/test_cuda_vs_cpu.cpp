@@ -68,7 +68,8 @@ std::unique_ptr<train::Backend> cuda_backend(const train::TrainConfig& c, bool b
   return b;
 }
 
-const char* kMixers[] = {"max", "min", "max-avg", "min-avg", "attention", "attention,max-avg,min"};
+const char* kMixers[] = {"max", "min", "max-avg", "min-avg", "attention", "attention,max-avg,min",
+                         "ema", "max-ema", "mingru", "mingru,max-ema,attention,ema"};
 
 }  // namespace
 
@@ -114,7 +115,7 @@ TEST_CASE("cuda f32 gradients equal the CPU trainer's, tensor by tensor", "[cuda
 TEST_CASE("cuda and CPU training steps give matching losses", "[cuda]") {
   require_gpu();
   const std::string path = write_text();
-  for (const char* mixer : {"max-avg", "attention"})
+  for (const char* mixer : {"max-avg", "attention", "mingru,max-ema"})
     for (bool bf16 : {false, true}) {
       INFO(mixer << (bf16 ? " bf16" : " f32"));
       train::TextData data;

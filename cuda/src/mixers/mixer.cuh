@@ -29,6 +29,7 @@ struct Shape {
 template <class A>
 struct Pass {
   Mixer code;  // the layer's mixer (one descriptor may serve several codes)
+  const Config* config;  // the model (host memory): its fixed constants, e.g. ema's rates
   Shape shape;
   const A* h;   // (N,C) the layer's LN1 output, kept by the trainer until the backward
   A* m;         // (N,C) forward: the output (null in the backward)
