@@ -159,11 +159,18 @@ HyperValue load_value(Ar& ar, HyperType t) {
   throw std::runtime_error("unknown setting type");
 }
 
+// Per-run rows (OnResume::per_run: how a run computes, not what) are not
+// saved, and ignored if a file holds them.
+bool saved(const Hyperparam& p) { return p.on_resume != OnResume::per_run; }
+
 template <class Ar>
 void save_settings(Ar& ar, const TrainConfig& c) {
   ar(c.model.vocab_size);
-  ar(cereal::make_size_tag(static_cast<cereal::size_type>(hyperparams().size())));
-  for (const Hyperparam& p : hyperparams()) {
+  const auto rows = hyperparams();
+  const auto n = std::count_if(rows.begin(), rows.end(), saved);
+  ar(cereal::make_size_tag(static_cast<cereal::size_type>(n)));
+  for (const Hyperparam& p : rows) {
+    if (!saved(p)) continue;
     ar(std::string(p.key));
     save_value(ar, p.access.get(c));
   }
@@ -177,7 +184,7 @@ void read_setting(Ar& ar, const std::string& key, TrainOverrides* o) {
   const HyperValue v = load_value(ar, p->access.type);
   std::string why;
   if (!check_hyperparam(*p, v, &why)) throw std::runtime_error("training config: " + key + " " + why);
-  o->set(key, v);
+  if (saved(*p)) o->set(key, v);
 }
 
 template <class Ar>
