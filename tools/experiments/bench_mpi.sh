@@ -7,8 +7,8 @@
 # all-reduces (the parameter count x 4) (docs/distributed.md's cost model).
 # SET chooses the variants:
 #   threads  1 process x 2 threads | 2 ranks x 1 thread (the default)
-#   overlap  2 ranks x 1 thread: all-reduce after the backward pass |
-#            overlapped with it | overlapped, with ZeRO-1 (--zero 1)
+#   overlap  2 ranks x 1 thread: the all-reduce after the backward pass |
+#            overlapped with it | each of the two with ZeRO-1 (--zero 1)
 # BENCH_ARGS (environment): more `train` flags, e.g. "--n-embd 384 --batch-size 4".
 # Usage: bench_mpi.sh CAUSALGEN_EXE DATA [CONFIG] [STEPS] [ROUNDS] [SET]
 set -euo pipefail
@@ -30,15 +30,15 @@ case $set in
     names=("1 process x 2 threads" "2 ranks x 1 thread")
     runs=("$exe ${args[*]@Q} --threads 2" "${mpi2[*]@Q}") ;;
   overlap)
-    names=("after backward" "overlapped" "overlapped + ZeRO-1")
+    names=("after backward" "overlapped" "after + ZeRO-1" "overlapped + ZeRO-1")
     runs=("${mpi2[*]@Q} --overlap-allreduce off" "${mpi2[*]@Q} --overlap-allreduce on"
-          "${mpi2[*]@Q} --overlap-allreduce on --zero 1") ;;
+          "${mpi2[*]@Q} --overlap-allreduce off --zero 1" "${mpi2[*]@Q} --overlap-allreduce on --zero 1") ;;
   *) echo "bench_mpi.sh: SET must be threads or overlap, not $set" >&2; exit 2 ;;
 esac
 median_tps() {  # median tokens_per_s of log.csv's rows after the first 5
   tail -n +7 "$1/log.csv" | cut -d, -f5 | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
-echo "config $config ${extra[*]}, $steps steps, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
+echo "config $config${extra[*]:+ ${extra[*]}}, $steps steps, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
 for ((r = 1; r <= rounds; r++)); do
   line="round $r (load $(cut -d' ' -f1 /proc/loadavg)):"
   for i in "${!runs[@]}"; do
