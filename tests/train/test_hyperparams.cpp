@@ -39,6 +39,16 @@ TrainConfig resolved(const TrainOverrides& o) {
 }
 
 // The run recorded in tests/data/checkpoint_v1/config.json (by the old code).
+// That config.json as this code writes it: the old file byte for byte, then
+// the rows added since (per-run settings at their defaults).
+std::string v1_config_json_now() {
+  std::string old = read_all(kV1Dir + "/config.json");
+  REQUIRE(old.size() > 3);
+  REQUIRE(old.substr(old.size() - 3) == "\n}\n");
+  return old.substr(0, old.size() - 3) +
+         ",\n  \"overlap_allreduce\": true,\n  \"zero_stage\": 0\n}\n";
+}
+
 TrainConfig v1_run_config() {
   TrainOverrides o;
   std::string err;
@@ -206,9 +216,10 @@ TEST_CASE("hyperparams: values outside a setting's range name it and the range",
 }
 
 TEST_CASE("hyperparams: config.json is written as before and read back", "[train][hyperparams]") {
-  // config.json from the old code (tests/data/checkpoint_v1), byte for byte.
+  // config.json from the old code (tests/data/checkpoint_v1), byte for byte,
+  // and the rows added since.
   const TrainConfig c = v1_run_config();
-  CHECK(config_json(c) == read_all(kV1Dir + "/config.json"));
+  CHECK(config_json(c) == v1_config_json_now());
   // Every setting survives a write and a read.
   train_test::TempDir d;
   train_test::write_text(d.file("c.json"), config_json(c));
@@ -228,7 +239,7 @@ TEST_CASE("hyperparams: --resume may change exactly the rows that say so", "[tra
     o.set(p.key, v);
     TrainConfig r = c;
     std::string err;
-    if (p.on_resume == OnResume::may_change) {
+    if (p.on_resume == OnResume::may_change || p.on_resume == OnResume::per_run) {
       CHECK(apply_resume_overrides(o, &r, &err));
       CHECK(p.access.get(r) == v);
     } else {
@@ -290,7 +301,7 @@ TEST_CASE("checkpoint: a version-1 checkpoint loads and resumes with the same se
   CHECK(r.iters.size() == 4);
   CHECK(std::isfinite(r.iters.back().loss));
   CHECK(r.vocab == s.vocab);
-  CHECK(read_all(d.file("run/config.json")) == read_all(kV1Dir + "/config.json"));
+  CHECK(read_all(d.file("run/config.json")) == v1_config_json_now());
 
   // A setting the table lets a resume change (max_iters) extends it; one it
   // does not (learning_rate) is refused.
@@ -302,4 +313,35 @@ TEST_CASE("checkpoint: a version-1 checkpoint loads and resumes with the same se
   ro.overrides.set("learning_rate", 0.5);
   CHECK(run_training(ro, &result, &err) == 1);
   CHECK(err.find("learning_rate 0.5 differs from its 0.002") != std::string::npos);
+}
+
+TEST_CASE("checkpoint: per-run settings are not saved, and a resume takes the flag or the default",
+          "[train][checkpoint][hyperparams]") {
+  TrainState s;
+  std::string err;
+  INFO(err);
+  REQUIRE(load_checkpoint(kV1Dir + "/ckpt_last.cgc", &s, &err));
+  std::vector<std::string> per_run;
+  for (const Hyperparam& p : hyperparams())
+    if (p.on_resume == OnResume::per_run) per_run.push_back(p.key);
+  REQUIRE(per_run == std::vector<std::string>{"overlap_allreduce", "zero_stage"});
+  // Saved with other values than the defaults, read back with the defaults.
+  s.config.overlap_allreduce = false;
+  s.config.zero_stage = 1;
+  train_test::TempDir d;
+  REQUIRE(save_checkpoint(d.file("c.cgc"), s, &err));
+  const std::string bytes = read_all(d.file("c.cgc"));
+  CHECK(bytes.find("overlap_allreduce") == std::string::npos);
+  CHECK(bytes.find("zero_stage") == std::string::npos);
+  TrainState r;
+  REQUIRE(load_checkpoint(d.file("c.cgc"), &r, &err));
+  CHECK(r.config.overlap_allreduce == true);
+  CHECK(r.config.zero_stage == 0);
+  // A resume may give them.
+  TrainOverrides o;
+  o.set("zero_stage", 1);
+  o.set("overlap_allreduce", false);
+  REQUIRE(apply_resume_overrides(o, &r.config, &err));
+  CHECK(r.config.zero_stage == 1);
+  CHECK(r.config.overlap_allreduce == false);
 }

@@ -159,13 +159,17 @@ HyperValue load_value(Ar& ar, HyperType t) {
   throw std::runtime_error("unknown setting type");
 }
 
+// Per-run rows (OnResume::per_run: how a run computes, not what) are not
+// saved, and ignored if a file holds them.
+bool saved(const Hyperparam& p) { return p.on_resume != OnResume::per_run; }
+
 template <class Ar>
 void save_settings(Ar& ar, const TrainConfig& c) {
-  // Only the rows that apply to the model (as config.json), so that a run
-  // without a local layer writes what builds before `window` read.
+  // Only the saved rows that apply to the model (as config.json), so that a
+  // run without a local layer writes what builds before `window` read.
   std::vector<const Hyperparam*> rows;
   for (const Hyperparam& p : hyperparams())
-    if (!p.applies || p.applies(c.model)) rows.push_back(&p);
+    if (saved(p) && (!p.applies || p.applies(c.model))) rows.push_back(&p);
   ar(c.model.vocab_size);
   ar(cereal::make_size_tag(static_cast<cereal::size_type>(rows.size())));
   for (const Hyperparam* p : rows) {
@@ -192,7 +196,7 @@ void read_setting(Ar& ar, const std::string& key, TrainOverrides* o) {
   const HyperValue v = load_value(ar, p->access.type);
   std::string why;
   if (!check_hyperparam(*p, v, &why)) throw std::runtime_error("training config: " + key + " " + why);
-  o->set(key, v);
+  if (saved(*p)) o->set(key, v);
 }
 
 template <class Ar>

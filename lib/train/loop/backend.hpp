@@ -49,6 +49,25 @@ class Communicator {
   [[noreturn]] virtual void abort(int code) = 0;
   // "one process", "MPI, 2 ranks on 1 machine"
   virtual std::string description() const = 0;
+
+  // Non-blocking sums, to overlap the gradient exchange with the backward
+  // pass (gradient_exchange.hpp): start_allreduce_sum begins data[i] = the
+  // sum of data[i] over the ranks and returns at once; data must not be
+  // touched until wait_all(). Every rank starts the same sums in the same
+  // order. With 2 ranks each element is the same as allreduce_sum's (a sum
+  // of two terms has one value); with more, MPI may add in another order.
+  virtual void start_allreduce_sum(float* data, size_t n) = 0;
+  // Lets started sums advance (MPI moves them only inside its calls).
+  virtual void progress() = 0;
+  // Returns when every started sum is done.
+  virtual void wait_all() = 0;
+
+  // Sharded arrays (ZeRO-1): rank r owns elements shard_of(n, r, size()).
+  // In place: every rank's own shard of data to every rank.
+  virtual void allgather_shards(float* data, size_t n) = 0;
+  // Every rank's shard (`shard`: its shard_of() values) into root's `full`
+  // (n values; unused on the other ranks, which may pass null).
+  virtual void gather_shards(const float* shard, float* full, size_t n, int root) = 0;
 };
 
 // A rank's rows of a global batch of B rows: contiguous, rank r holds
@@ -61,6 +80,16 @@ inline RowSlice rows_of_rank(uint32_t B, int rank, int ranks) {
   return RowSlice{at(rank), at(rank + 1) - at(rank)};
 }
 
+// A rank's share of an n-element array (ZeRO-1's moments): contiguous,
+// rank r holds [n r / ranks, n (r+1) / ranks).
+struct Shard {
+  size_t first = 0, count = 0;
+};
+inline Shard shard_of(size_t n, int rank, int ranks) {
+  const auto at = [&](int r) { return size_t(uint64_t(n) * uint64_t(r) / uint64_t(ranks)); };
+  return Shard{at(rank), at(rank + 1) - at(rank)};
+}
+
 struct BackendOptions {
   Config model;
   uint32_t batch_size = 12;
@@ -71,6 +100,12 @@ struct BackendOptions {
   // The run's ranks (alive as long as the backend); null: this process alone.
   // batch_size stays the global batch: each rank computes rows_of_rank().
   Communicator* comm = nullptr;
+  // With several ranks (CPU): all-reduce each layer's gradients while the
+  // backward pass goes on (else one all-reduce after it; the same sums).
+  bool overlap_allreduce = true;
+  // With several ranks (CPU): ZeRO-1, each rank keeps and updates only its
+  // shard_of() the AdamW moments, then the parameters are all-gathered.
+  bool shard_moments = false;
 };
 
 // One AdamW update after a forward_backward: clip to grad_clip (0: off), then
@@ -88,7 +123,10 @@ class Backend {
   // "CPU, 2 threads", "CUDA: NVIDIA H200, bf16 products"
   virtual std::string description() const = 0;
 
-  // Copies between the caller's buffers and the backend's.
+  // Copies between the caller's buffers and the backend's. With sharded
+  // moments (moments_sharded()), set_moments takes this rank's shard of the
+  // full arrays, and get_moments is collective: it fills m and v on rank 0
+  // only (the other ranks may pass null).
   virtual void set_parameters(const float* params) = 0;
   virtual void get_parameters(float* params) = 0;
   virtual void set_moments(const float* m, const float* v) = 0;
@@ -108,6 +146,8 @@ class Backend {
   virtual double grad_norm() = 0;
   // Mean cross-entropy of the global batch without dropout or gradients.
   virtual double eval_loss(const uint32_t* inputs, const uint32_t* targets) = 0;
+  // True when this rank keeps only its shard of the moments (ZeRO-1).
+  virtual bool moments_sharded() const { return false; }
 };
 
 }  // namespace causalgen::train

@@ -5,7 +5,10 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #include "train/loop/communicator.hpp"
 
@@ -52,8 +55,69 @@ class MpiCommunicator final : public Communicator {
            (machines_ == 1 ? " machine" : " machines");
   }
 
+  void start_allreduce_sum(float* d, size_t n) override {
+    for (size_t done = 0; done < n;) {
+      const int k = int(std::min<size_t>(n - done, kChunk));
+      pending_.emplace_back();
+      MPI_Iallreduce(MPI_IN_PLACE, d + done, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                     &pending_.back());
+      done += size_t(k);
+    }
+  }
+  void progress() override {
+    int all_done = 0;
+    if (!pending_.empty())
+      MPI_Testall(int(pending_.size()), pending_.data(), &all_done, MPI_STATUSES_IGNORE);
+  }
+  void wait_all() override {
+    MPI_Waitall(int(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE);
+    pending_.clear();
+  }
+
+  void allgather_shards(float* d, size_t n) override {
+    if (n > size_t(INT_MAX)) {  // offsets beyond an int: each rank broadcasts its shard
+      for (int r = 0; r < size_; ++r) {
+        const Shard s = shard_of(n, r, size_);
+        broadcast(d + s.first, s.count * sizeof(float), r);
+      }
+      return;
+    }
+    std::vector<int> counts(static_cast<size_t>(size_)), offsets(static_cast<size_t>(size_));
+    for (int r = 0; r < size_; ++r) {
+      const Shard s = shard_of(n, r, size_);
+      counts[size_t(r)] = int(s.count);
+      offsets[size_t(r)] = int(s.first);
+    }
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, d, counts.data(), offsets.data(), MPI_FLOAT,
+                   MPI_COMM_WORLD);
+  }
+  // Point to point in int-sized pieces: root receives each rank's shard in
+  // turn (only at a checkpoint, so simplicity over speed).
+  void gather_shards(const float* shard, float* full, size_t n, int root) override {
+    if (rank_ != root) {
+      transfer(const_cast<float*>(shard), shard_of(n, rank_, size_).count, root, false);
+      return;
+    }
+    for (int r = 0; r < size_; ++r) {
+      const Shard s = shard_of(n, r, size_);
+      if (r == rank_) std::memcpy(full + s.first, shard, s.count * sizeof(float));
+      else transfer(full + s.first, s.count, r, true);
+    }
+  }
+
  private:
   static constexpr size_t kChunk = size_t(1) << 30;  // MPI counts are int
+  static constexpr int kShardTag = 7;
+  void transfer(float* d, size_t n, int peer, bool receive) {
+    for (size_t done = 0; done < n;) {
+      const int k = int(std::min<size_t>(n - done, kChunk));
+      if (receive)
+        MPI_Recv(d + done, k, MPI_FLOAT, peer, kShardTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      else
+        MPI_Send(d + done, k, MPI_FLOAT, peer, kShardTag, MPI_COMM_WORLD);
+      done += size_t(k);
+    }
+  }
   template <class T>
   void allreduce(T* d, size_t n, MPI_Datatype type) {
     for (size_t done = 0; done < n;) {
@@ -64,6 +128,7 @@ class MpiCommunicator final : public Communicator {
   }
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1, machines_ = 1;
   MPI_Comm local_ = MPI_COMM_NULL;
+  std::vector<MPI_Request> pending_;  // started sums (start_allreduce_sum)
 };
 
 }  // namespace

@@ -4,12 +4,17 @@
 // get_/set_ copy only when handed other buffers. With several ranks it
 // computes its rows of each batch and sums the weighted gradients and losses
 // over the ranks (backend.hpp); one rank x n threads and n ranks x 1 thread
-// split a batch alike.
+// split a batch alike. The sum over the ranks is overlapped with the backward
+// pass (gradient_exchange.hpp) unless BackendOptions says otherwise; with
+// sharded moments (ZeRO-1) the backend keeps its shard of m and v itself and
+// never touches the caller's.
 #pragma once
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "train/loop/backend.hpp"
+#include "train/loop/gradient_exchange.hpp"
 #include "train/model/data_parallel.hpp"
 
 namespace causalgen::train {
@@ -17,7 +22,8 @@ namespace causalgen::train {
 class CpuBackend final : public Backend {
  public:
   // params, m, v: parameter_count() floats each, owned by the caller and
-  // alive as long as the backend.
+  // alive as long as the backend (m and v only while moments are not
+  // sharded: then only set_moments reads them).
   CpuBackend(const BackendOptions& o, float* params, float* m, float* v);
 
   std::string description() const override;
@@ -32,19 +38,27 @@ class CpuBackend final : public Backend {
   void optimizer_step(const OptimizerStep& s) override;
   double grad_norm() override { return grad_norm_; }
   double eval_loss(const uint32_t* inputs, const uint32_t* targets) override;
+  bool moments_sharded() const override { return sharded_; }
 
   DataParallelGpt& model() { return gpt_; }
+  // This rank's elements of the moments: all of them, or its ZeRO-1 shard.
+  Shard moment_shard() const { return shard_; }
 
  private:
   BackendOptions opt_;
   DataParallelGpt gpt_;
-  float *params_, *m_, *v_;
+  float *params_, *m_, *v_;  // m_, v_: the caller's, or own_m_, own_v_
   Communicator* comm_;  // null: one process
   RowSlice rows_;       // this rank's rows of each batch
-  std::vector<float> grads_;
+  bool sharded_;        // ZeRO-1: this rank keeps only its shard of the moments
+  Shard shard_;         // this rank's moments (all, unless sharded_)
+  std::vector<float> grads_, own_m_, own_v_;
+  std::optional<GradientExchange> overlap_;  // none: one all-reduce after the backward pass
   double loss_ = 0, grad_norm_ = 0;
   // This rank's mean loss over its rows -> the global batch's mean.
   double global_mean(double local_mean);
+  // The local gradient -> the global batch's on every rank.
+  double backward_summed(const uint32_t* x, const uint32_t* y, const DropoutSpec& drop);
 };
 
 }  // namespace causalgen::train

@@ -164,6 +164,13 @@ constexpr Hyperparam kHyperparams[] = {
     {"threads", "--threads", field<&TrainConfig::threads>(), is("0"), in(0, 1024), may_change,
      "Threads (0 = all cores, shared by the MPI ranks on a machine; results are reproducible "
      "for a seed and thread count)"},
+    {"overlap_allreduce", "--overlap-allreduce", field<&TrainConfig::overlap_allreduce>(), is("on"),
+     {}, per_run,
+     "With MPI ranks on the CPU: sum each layer's gradients over the ranks while the backward "
+     "pass goes on (off: one sum after it; the same result)"},
+    {"zero_stage", "--zero", field<&TrainConfig::zero_stage>(), is("0"), in(0, 1), per_run,
+     "ZeRO stage: 1 shards the AdamW moments across the MPI ranks (CPU, 2 or more ranks; the "
+     "same result); 0 keeps them whole on every rank"},
 };
 
 constexpr const char* kBaseNames[] = {"tiny", "small"};
@@ -390,7 +397,9 @@ std::string default_text(const Hyperparam& p) {
 
 std::string hyperparam_help(const Hyperparam& p) {
   return std::string(p.help) + " [default " + default_text(p) + "; " + allowed_text(p) + "]" +
-         (p.on_resume == OnResume::may_change ? " [--resume may change]" : "");
+         (p.on_resume == OnResume::may_change ? " [--resume may change]"
+          : p.on_resume == OnResume::per_run  ? " [per run: not saved in checkpoints]"
+                                              : "");
 }
 
 const char* type_name(HyperType t) {
@@ -407,7 +416,8 @@ const char* type_name(HyperType t) {
 }
 
 std::string hyperparams_markdown() {
-  static const char* const kResume[] = {"must match", "may change", "must match (attention)"};
+  static const char* const kResume[] = {"must match", "may change", "must match (attention)",
+                                        "per run (not saved)"};
   std::string s =
       "| setting (JSON key) | flag | default | allowed | on `--resume` | meaning |\n"
       "|---|---|---|---|---|---|\n";

@@ -33,6 +33,8 @@ enum class OnResume : uint8_t {
   must_match,               // shapes the model or the optimisation
   may_change,               // a resume may extend the run or change how it reports
   must_match_if_attention,  // must match where an attention layer uses it
+  per_run,                  // how this run computes, not what: not saved in checkpoints,
+                            // so a resume takes the flag or the default
 };
 
 // The allowed numbers: lo..hi, each end open or closed (hi = infinity: no

@@ -20,6 +20,16 @@ std::string rate(double tokens_per_s) {
 }
 }  // namespace
 
+std::string with_commas(uint64_t v) {
+  const std::string d = std::to_string(v);
+  std::string s;
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (i && (d.size() - i) % 3 == 0) s += ',';
+    s += d[i];
+  }
+  return s;
+}
+
 std::string format_duration(double s) {
   if (!(s >= 0) || s > 1e8) return "?";
   const long t = long(s + 0.5);

@@ -12,6 +12,7 @@
 namespace causalgen::train {
 
 std::string format_duration(double seconds);  // "42s", "3m05s", "1h02m"
+std::string with_commas(uint64_t v);          // "8,011,392"
 
 // out may be null: nothing is shown.
 class Progress {

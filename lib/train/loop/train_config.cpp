@@ -190,12 +190,15 @@ void TrainOverrides::merge(const TrainOverrides& later) {
 }
 
 bool apply_resume_overrides(const TrainOverrides& o, TrainConfig* c, std::string* err) {
+  const auto changes = [](const Hyperparam& p) {
+    return p.on_resume == OnResume::may_change || p.on_resume == OnResume::per_run;
+  };
   std::vector<std::string> may_change;
   for (const Hyperparam& p : hyperparams())
-    if (p.on_resume == OnResume::may_change) may_change.push_back(p.key);
+    if (changes(p)) may_change.push_back(p.key);
   for (const Hyperparam& p : hyperparams()) {
     const HyperValue* given = o.find(p.key);
-    if (!given || p.on_resume == OnResume::may_change) continue;
+    if (!given || changes(p)) continue;
     if (p.on_resume == OnResume::must_match_if_attention && !c->model.has_attention()) continue;
     TrainConfig probe = *c;
     std::string why;
@@ -211,7 +214,7 @@ bool apply_resume_overrides(const TrainOverrides& o, TrainConfig* c, std::string
   }
   for (const Hyperparam& p : hyperparams()) {
     const HyperValue* given = o.find(p.key);
-    if (given && p.on_resume == OnResume::may_change && !p.access.set(*c, *given, err)) return false;
+    if (given && changes(p) && !p.access.set(*c, *given, err)) return false;
   }
   return validate_train_config(*c, err);
 }

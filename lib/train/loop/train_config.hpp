@@ -32,6 +32,10 @@ struct TrainConfig {
   uint32_t log_interval{};   // steps between plain log lines (not on a terminal)
   uint64_t seed{};
   uint32_t threads{};  // 0: all cores
+  // How MPI ranks share the work (docs/distributed.md); never saved in a
+  // checkpoint (OnResume::per_run): the results do not depend on them.
+  bool overlap_allreduce{};
+  uint32_t zero_stage{};  // 1: ZeRO-1, the AdamW moments sharded across the ranks
 };
 
 // The settings given for a run (a JSON file's, the flags', a checkpoint's),

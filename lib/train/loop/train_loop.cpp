@@ -29,16 +29,6 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-std::string with_commas(uint64_t v) {
-  const std::string d = std::to_string(v);
-  std::string s;
-  for (size_t i = 0; i < d.size(); ++i) {
-    if (i && (d.size() - i) % 3 == 0) s += ',';
-    s += d[i];
-  }
-  return s;
-}
-
 std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
 std::string fmt(const char* f, ...) {
   char b[512];
@@ -281,17 +271,20 @@ class Run {
   // Collective: a stop requested on any rank stops every rank at the same step.
   bool stop_requested() { return o_.stop_flag && trainer_.stop_anywhere(o_.stop_flag->load()); }
   // Rank 0 writes; every rank learns whether it could (collective). Never
-  // writes weights or moments that are not finite: that ends the run (every
-  // rank holds the same weights, so every rank sees it).
+  // writes weights or moments that are not finite: that ends the run on
+  // every rank (rank 0, which holds them all, checks; under ZeRO-1 the other
+  // ranks hold only shards of the moments).
   bool save(const std::string& path, std::string* err) {
     trainer_.sync_to_state();
-    if (const std::string why = state_value_problem(s_); !why.empty())
+    std::string why = comm_.rank() == 0 ? state_value_problem(s_) : "";
+    if (!all_ok(comm_, why.empty(), &why))
       return diverged("the weights are no longer finite (" + why + ")", err);
     bool ok = true;
     if (comm_.rank() == 0) {
       s_.elapsed_s = elapsed();
       ok = save_checkpoint(path, s_, err);
     }
+    trainer_.drop_synced_moments();
     if (!all_ok(comm_, ok, err)) return false;
     if (path == last_) saved_ = true, saved_step_ = s_.step;
     return true;
@@ -348,6 +341,19 @@ std::string run_fingerprint(const TrainRunOptions& o, const TrainState& s) {
                               static_cast<unsigned long long>(o.stop_at), o.cuda, o.cuda_bf16);
 }
 
+// --zero 1 shards the AdamW moments over the ranks of a CPU run.
+bool check_zero(const TrainRunOptions& o, const Communicator& comm, const TrainConfig& c,
+                std::string* err) {
+  if (c.zero_stage == 0) return true;
+  if (o.cuda)
+    *err = "--zero 1 is implemented on the CPU backend only (--device cuda keeps the whole AdamW "
+           "moments on every GPU); leave --zero at 0";
+  else if (comm.size() == 1)
+    *err = "--zero 1 shards the AdamW moments across MPI ranks, but this run is one process: "
+           "start it with mpirun -np N (N >= 2) in a build with MPI, or leave --zero at 0";
+  return !o.cuda && comm.size() > 1;
+}
+
 // Every rank has the same run and a share of each batch. Collective.
 bool ranks_agree(const TrainRunOptions& o, Communicator& comm, const TrainState& s,
                  std::string* err) {
@@ -360,7 +366,7 @@ bool ranks_agree(const TrainRunOptions& o, Communicator& comm, const TrainState&
                s.config.batch_size, comm.size());
     return false;
   }
-  return true;
+  return check_zero(o, comm, s.config, err);
 }
 
 }  // namespace

@@ -39,6 +39,8 @@ BackendOptions backend_options(const TrainConfig& c, bool bf16, Communicator* co
   o.seed = c.seed;
   o.bf16 = bf16;
   o.comm = comm;
+  o.overlap_allreduce = c.overlap_allreduce;
+  o.shard_moments = c.zero_stage == 1;
   return o;
 }
 
@@ -52,6 +54,7 @@ Trainer::Trainer(TrainState& s, std::unique_ptr<Backend> backend, Communicator* 
     : s_(s), backend_(std::move(backend)), comm_(comm) {
   backend_->set_parameters(s_.params.data());
   backend_->set_moments(s_.m.data(), s_.v.data());
+  drop_synced_moments();  // ZeRO-1: the backend holds this rank's shard
   x_.resize(size_t(s.config.batch_size) * s.config.model.block_size);
   y_.resize(x_.size());
 }
@@ -60,7 +63,17 @@ Trainer::~Trainer() = default;
 
 void Trainer::sync_to_state() {
   backend_->get_parameters(s_.params.data());
-  backend_->get_moments(s_.m.data(), s_.v.data());
+  if (backend_->moments_sharded() && (!comm_ || comm_->rank() == 0)) {
+    s_.m = Flat::from_shape({s_.params.size()});
+    s_.v = Flat::from_shape({s_.params.size()});
+  }
+  backend_->get_moments(s_.m.size() ? s_.m.data() : nullptr, s_.v.size() ? s_.v.data() : nullptr);
+}
+
+void Trainer::drop_synced_moments() {
+  if (!backend_->moments_sharded()) return;
+  s_.m = Flat::from_shape({0});
+  s_.v = Flat::from_shape({0});
 }
 
 double Trainer::step(const TextData& data, double* grad_norm, double* lr_out) {

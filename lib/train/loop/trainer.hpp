@@ -73,8 +73,12 @@ class Trainer {
   ~Trainer();
   std::string device_description() const { return backend_->description(); }
   // Copies the backend's parameters and moments into the TrainState (before
-  // a checkpoint is written).
+  // a checkpoint is written). Collective. With sharded moments (ZeRO-1) the
+  // TrainState holds no moments between checkpoints: rank 0 gathers them
+  // here into full arrays, the other ranks' stay empty, and
+  // drop_synced_moments() frees them again after the save.
   void sync_to_state();
+  void drop_synced_moments();
   // One optimizer step on a batch drawn from the training split: forward,
   // backward, clip, AdamW. Returns the batch loss; *grad_norm before clipping.
   double step(const TextData& data, double* grad_norm = nullptr, double* lr = nullptr);

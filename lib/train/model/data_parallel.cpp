@@ -45,12 +45,12 @@ double DataParallelGpt::forward(const float* params, const uint32_t* x, const ui
 
 double DataParallelGpt::forward_backward(const float* params, const uint32_t* x,
                                          const uint32_t* y, int B, int T, const DropoutSpec& drop,
-                                         float* grads) {
+                                         float* grads, const GradsReady& ready) {
   const int n = parts();
   const size_t P = layout().total;
   if (n == 1) {
     const double loss = reps_[0]->forward(params, x, y, B, T, drop);
-    reps_[0]->backward(params, grads);
+    reps_[0]->backward(params, grads, ready);
     return loss;
   }
   std::vector<double> loss(size_t(n), 0.0);
@@ -73,6 +73,7 @@ double DataParallelGpt::forward_backward(const float* params, const uint32_t* x,
       grads[k] = s;
     }
   }
+  if (ready) ready(0);
   double total = 0;
   for (double l : loss) total += l;
   return total / B;

@@ -30,9 +30,11 @@ class DataParallelGpt {
   double forward(const float* params, const uint32_t* x, const uint32_t* y, int B, int T,
                  const DropoutSpec& drop = {});
   // Forward and backward: writes grads (the mean loss's gradient) and
-  // returns the mean loss.
+  // returns the mean loss. `ready` (gpt.hpp) is told as grads become final:
+  // layer by layer with one part; with several, once (0) after the parts'
+  // gradients are combined (the threads finish their layers at other times).
   double forward_backward(const float* params, const uint32_t* x, const uint32_t* y, int B, int T,
-                          const DropoutSpec& drop, float* grads);
+                          const DropoutSpec& drop, float* grads, const GradsReady& ready = {});
 
  private:
   std::vector<std::unique_ptr<Gpt<float>>> reps_;

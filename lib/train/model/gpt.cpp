@@ -128,7 +128,10 @@ double Gpt<T>::forward(const T* params, const uint32_t* tokens, const uint32_t* 
 }
 
 template <class T>
-void Gpt<T>::backward(const T* params, T* grads) {
+void Gpt<T>::backward(const T* params, T* grads, const GradsReady& ready) {
+  const auto finished_from = [&](size_t first) {
+    if (ready) ready(first);
+  };
   const Config& c = cfg_;
   const int C = int(c.n_embd), V = int(c.vocab_size);
   const int B = B_, Tn = Tn_, N = B * Tn;
@@ -149,6 +152,7 @@ void Gpt<T>::backward(const T* params, T* grads) {
   std::fill_n(dres, NC, T(0));
   layernorm_backward(dres, g.lnf_w, g.lnf_b, dlnf, row(res_, c.n_layer, C), lnf_mean_.data(),
                      lnf_rstd_.data(), w.lnf_w, N, C);
+  finished_from(lay_.at(TensorRole::lnf_w));
 
   for (int l = int(c.n_layer) - 1; l >= 0; --l) {
     const LayerView<const T>& lw = w.layers[l];
@@ -175,9 +179,11 @@ void Gpt<T>::backward(const T* params, T* grads) {
                                           lg.mix_w, lg.mix_b, dbig_.data());
     layernorm_backward(dres, lg.ln1_w, lg.ln1_b, dh, row(res_, l, C), row(ln1_mean_, l, 1),
                        row(ln1_rstd_, l, 1), lw.ln1_w, N, C);
+    finished_from(lay_.at(TensorRole::ln1_w, uint32_t(l)));
   }
   dropout(dres, NC, p, key(0), e0);
   embedding_backward(g.wte, g.wpe, dres, tokens_, B, Tn, C);
+  finished_from(0);
 }
 
 // The arguments of layer l's mixer for this batch.

@@ -4,6 +4,7 @@
 // last forward stored. T = float trains; T = double is for gradient checks.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "causalgen/config.hpp"
@@ -20,6 +21,14 @@ struct DropoutSpec {
   uint64_t seed = 0, step = 0;
   uint64_t first_window = 0;  // this batch part's first window in the whole batch
 };
+
+// Told during a backward pass, from the calling thread, as gradients become
+// final: ready(first) means grads[first, parameter_count) will not change
+// again. Calls come in decreasing `first`, last layer first: after the final
+// LayerNorm, after each layer (its first tensor, ln1.w), and 0 at the end
+// (the embeddings, which the logits also feed, are finished last). Lets the
+// trainer start exchanging gradients while the backward pass goes on.
+using GradsReady = std::function<void(size_t first)>;
 
 template <class T>
 class Gpt {
@@ -39,8 +48,8 @@ class Gpt {
   double forward(const T* params, const uint32_t* tokens, const uint32_t* targets, int B, int Tn,
                  const DropoutSpec& drop = {});
   // Writes grads (parameter_count values): d(mean loss of the last forward
-  // with targets)/d(params).
-  void backward(const T* params, T* grads);
+  // with targets)/d(params); tells `ready` (if any) as they become final.
+  void backward(const T* params, T* grads, const GradsReady& ready = {});
 
   const T* logits() const { return logits_.data(); }  // probabilities after a loss forward
   const T* losses() const { return losses_.data(); }  // per position, after a loss forward

@@ -8,18 +8,29 @@ namespace causalgen::train {
 
 void adamw_step(const std::vector<TensorRange>& tensors, float* p, const float* g, float* m,
                 float* v, double lr, uint64_t t, const AdamWParams& h) {
+  const size_t total = tensors.empty() ? 0 : tensors.back().offset + tensors.back().size;
+  adamw_step_range(tensors, p, g, m, v, 0, total, lr, t, h);
+}
+
+void adamw_step_range(const std::vector<TensorRange>& tensors, float* p, const float* g, float* m,
+                      float* v, size_t first, size_t count, double lr, uint64_t t,
+                      const AdamWParams& h) {
   const float b1 = float(h.beta1), b2 = float(h.beta2);
   const float step_size = float(lr / (1.0 - std::pow(h.beta1, double(t))));
   const float bc2_sqrt = float(std::sqrt(1.0 - std::pow(h.beta2, double(t))));
   const float eps = float(h.eps);
   const float decay = float(1.0 - lr * h.weight_decay);
+  const size_t end = first + count;
   for (const TensorRange& tr : tensors) {
-    float* pp = p + tr.offset;
-    const float* gg = g + tr.offset;
-    float* mm = m + tr.offset;
-    float* vv = v + tr.offset;
+    // The tensor's elements inside [first, end).
+    const size_t lo = std::max(tr.offset, first), hi = std::min(tr.offset + tr.size, end);
+    if (lo >= hi) continue;
+    float* pp = p + lo;
+    const float* gg = g + lo;
+    float* mm = m + (lo - first);
+    float* vv = v + (lo - first);
     const bool dec = tr.decay() && h.weight_decay != 0.0;
-    const long n = long(tr.size);
+    const long n = long(hi - lo);
 #pragma omp parallel for schedule(static) if (n > 16384)
     for (long i = 0; i < n; ++i) {
       float w = pp[i];

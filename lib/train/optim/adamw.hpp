@@ -22,6 +22,12 @@ struct AdamWParams {
 
 void adamw_step(const std::vector<TensorRange>& tensors, float* p, const float* g, float* m,
                 float* v, double lr, uint64_t t, const AdamWParams& h);
+// The same update of elements [first, first + count) of p only, with m and v
+// holding just those elements' moments (m[0] is element first's): one rank's
+// shard under ZeRO-1. Element for element it computes what adamw_step does.
+void adamw_step_range(const std::vector<TensorRange>& tensors, float* p, const float* g, float* m,
+                      float* v, size_t first, size_t count, double lr, uint64_t t,
+                      const AdamWParams& h);
 
 // sqrt(sum g^2) in double: fixed 4096-element chunks summed in order, so the
 // result does not depend on the thread count.
