@@ -25,7 +25,7 @@ int run_info(const std::string& path) {
   std::printf("embedding    %u\n", c.n_embd);
   bool local = false;
   for (uint32_t l = 0; l < c.n_layer; ++l) local = local || mixer_takes_window(c.mixers[l]);
-  if (c.has_attention() || local) std::printf("heads        %u\n", c.n_head);
+  if (c.has_heads()) std::printf("heads        %u\n", c.n_head);
   std::printf("bias         %s\n", c.bias ? "yes" : "no");
   std::printf("position emb %s\n", c.pos_emb ? "yes" : "no");
   std::printf("mixers      ");

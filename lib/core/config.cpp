@@ -38,6 +38,12 @@ bool Config::has_attention() const {
   return false;
 }
 
+bool Config::has_heads() const {
+  for (uint32_t l = 0; l < n_layer && l < kMaxLayers; ++l)
+    if (mixers[l] == Mixer::attention || mixers[l] == Mixer::local) return true;
+  return false;
+}
+
 bool Config::window_limited() const {
   if (pos_emb) return true;
   for (uint32_t l = 0; l < n_layer && l < kMaxLayers; ++l)
@@ -65,14 +71,12 @@ Status validate_config(const Config& c, Error* err) {
     if (!mixers::find(c.mixers[l]))
       return fail(err, Status::bad_config, "layer %u has unknown mixer code %u", l,
                   static_cast<uint32_t>(c.mixers[l]));
-  bool heads = c.has_attention();
   for (uint32_t l = 0; l < c.n_layer; ++l) {
-    if (c.mixers[l] == Mixer::local) heads = true;
     if (mixer_takes_window(c.mixers[l]) && (c.window[l] < 1 || c.window[l] > c.block_size))
       return fail(err, Status::bad_config, "layer %u (%s): window %u outside 1..%u (block_size)", l,
                   mixer_name(c.mixers[l]), c.window[l], c.block_size);
   }
-  if (heads) {
+  if (c.has_heads()) {
     if (c.n_head < 1 || c.n_head > c.n_embd || c.n_embd % c.n_head != 0)
       return fail(err, Status::bad_config, "n_head %u does not divide n_embd %u", c.n_head,
                   c.n_embd);

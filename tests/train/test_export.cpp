@@ -89,6 +89,13 @@ TEST_CASE("export: core forward on the model file == trainer forward", "[train][
     check_export(o, data);
   }
   {
+    INFO("mingru + local with a window shorter than T");
+    TrainOverrides o;
+    o.set("mixer", MixerList{Mixer::mingru, Mixer::local});
+    o.set("window", uint32_t(7));
+    check_export(o, data);
+  }
+  {
     INFO("shift mixers with position embedding");
     TrainOverrides o;
     o.set("n_layer", 2);

@@ -263,6 +263,13 @@ TEST_CASE("hyperparams: --resume may change exactly the rows that say so", "[tra
   std::string err;
   CHECK(apply_resume_overrides(heads, &r, &err));
   CHECK(r.model.n_head == s.model.n_head);
+  // ... and local layers: there it must match.
+  TrainOverrides local;
+  local.set("mixer", MixerList{Mixer::max, Mixer::max, Mixer::max, Mixer::local});
+  const TrainConfig lc = resolved(local);
+  r = lc;
+  CHECK_FALSE(apply_resume_overrides(heads, &r, &err));
+  CHECK(err.find("n_head") != std::string::npos);
 }
 
 TEST_CASE("checkpoint: a version-1 checkpoint loads and resumes with the same settings",

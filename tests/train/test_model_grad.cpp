@@ -24,7 +24,8 @@ Config small_config(std::vector<Mixer> mixers, bool bias, bool pos_emb) {
   c.n_head = 2;
   c.bias = bias;
   c.pos_emb = pos_emb;
-  for (size_t l = 0; l < mixers.size(); ++l) c.mixers[l] = mixers[l];
+  // local layers see the last 4 of the 6 positions (the band matters)
+  for (size_t l = 0; l < mixers.size(); ++l) c.mixers[l] = mixers[l], c.window[l] = 4;
   return c;
 }
 

@@ -5,14 +5,14 @@
 # (`causalgen bench generate`, random weights of the tiny shape, one thread).
 #   tools/experiments/new_mixers.sh [SEEDS...]        (default seeds: 1337 1338 1339)
 # Environment: as tiny_table.sh (DATA, CAUSALGEN, RUNS, RESULTS, THREADS), and
-#   MIXERS (default "ema max-ema mingru"), STEPS_LIST (default "2000 10000").
-# Needs an otherwise idle machine: 3 mixers x 3 seeds x 12,000 steps is about
-# 100,000 steps, many hours on 2 cores. Writes $RESULTS/tiny_new_<steps>.{csv,md,svg}
+#   MIXERS (default "ema max-ema mingru local"; local with --window = T), STEPS_LIST (default "2000 10000").
+# Needs an otherwise idle machine: 4 mixers x 3 seeds x 12,000 steps is about
+# 150,000 steps, many hours on 2 cores. Writes $RESULTS/tiny_new_<steps>.{csv,md,svg}
 # and $RESULTS/bench_generate_new.txt.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
-export MIXERS="${MIXERS:-ema max-ema mingru}"
+export MIXERS="${MIXERS:-ema max-ema mingru local}"
 CAUSALGEN="${CAUSALGEN:-build/cuda-dev/tools/causalgen}"
 RESULTS="${RESULTS:-docs/results/cpu}"
 RUNS="${RUNS:-/tmp/causalgen-runs}"

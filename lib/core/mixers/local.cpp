@@ -89,7 +89,13 @@ void attend(const float* q, const float* K, const float* V, uint64_t t, uint32_t
   const float scale = 1.0f / __builtin_sqrtf(static_cast<float>(hs));
   const uint64_t first = t + 1 > W ? t + 1 - W : 0;
   const uint32_t n = static_cast<uint32_t>(t + 1 - first);
-  auto slot = [&](uint32_t i) { return static_cast<size_t>((first + i) % W) * C; };
+  // Ring row of the i-th oldest position: one 64-bit division per call, not
+  // one per key (a library call on 32-bit targets).
+  const uint32_t first_row = static_cast<uint32_t>(first % W);
+  auto slot = [&](uint32_t i) {
+    const uint32_t row = first_row + i;  // < 2W <= 2^17
+    return static_cast<size_t>(row < W ? row : row - W) * C;
+  };
   for (uint32_t head = 0; head < H; ++head) {
     const uint32_t off = head * hs;
     float mx = -__builtin_inff();

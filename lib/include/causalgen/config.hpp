@@ -47,6 +47,8 @@ struct Config {
   uint32_t window[kMaxLayers] = {};
 
   bool has_attention() const;
+  // Any layer that uses n_head (attention or local).
+  bool has_heads() const;
   // A model with position embedding or attention sees at most T positions at
   // once; generation past T re-encodes the last T characters (nanoGPT's crop).
   bool window_limited() const;

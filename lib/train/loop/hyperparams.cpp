@@ -118,7 +118,7 @@ constexpr Hyperparam kHyperparams[] = {
      "Layers (or the length of a per-layer mixer list)"},
     {"n_embd", "--n-embd", field<&Config::n_embd>(), base_shape(), in(1, kMaxEmbd), must_match, "Width C"},
     {"n_head", "--n-head", field<&Config::n_head>(), base_shape(), in(1, kMaxEmbd),
-     must_match_if_attention, "Attention heads (attention layers only; must divide n_embd)"},
+     must_match_if_attention, "Attention heads (attention and local layers only; must divide n_embd)"},
     {"block_size", "--block-size", field<&Config::block_size>(), base_shape(), in(1, kMaxBlock),
      must_match, "Training window T"},
     {"bias", "--bias", field<&Config::bias>(), base_shape(), {}, must_match,

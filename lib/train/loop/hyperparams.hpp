@@ -32,7 +32,7 @@ enum class HyperType : uint8_t { u32, u64, f32, f64, on_off, name, mixers };
 enum class OnResume : uint8_t {
   must_match,               // shapes the model or the optimisation
   may_change,               // a resume may extend the run or change how it reports
-  must_match_if_attention,  // must match where an attention layer uses it
+  must_match_if_attention,  // must match where an attention or local layer uses it
   per_run,                  // how this run computes, not what: not saved in checkpoints,
                             // so a resume takes the flag or the default
 };

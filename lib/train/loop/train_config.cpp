@@ -199,7 +199,7 @@ bool apply_resume_overrides(const TrainOverrides& o, TrainConfig* c, std::string
   for (const Hyperparam& p : hyperparams()) {
     const HyperValue* given = o.find(p.key);
     if (!given || changes(p)) continue;
-    if (p.on_resume == OnResume::must_match_if_attention && !c->model.has_attention()) continue;
+    if (p.on_resume == OnResume::must_match_if_attention && !c->model.has_heads()) continue;
     TrainConfig probe = *c;
     std::string why;
     const bool base = p.access.type == HyperType::name;  // the base is a name, not a field to set
@@ -329,7 +329,7 @@ bool validate_train_config(const TrainConfig& c, std::string* err) {
   // shapes that cannot fit rather than failing in an allocation.
   const double n = double(c.batch_size) * m.block_size;
   const double floats = n * m.n_embd * m.n_layer * 26.0 +
-                        (m.has_attention() ? double(c.batch_size) * m.n_head * m.block_size *
+                        (m.has_heads() ? double(c.batch_size) * m.n_head * m.block_size *
                                                  double(m.block_size) * m.n_layer
                                            : 0.0);
   if (floats * 4 > 64e9) {
