@@ -36,7 +36,11 @@ int main(int argc, char** argv) {
         c.vocab_size = s.V, c.block_size = s.T, c.n_embd = s.C, c.n_head = s.H;
         c.bias = bias, c.pos_emb = pe;
         c.n_layer = uint32_t(s.mixers.size());
-        for (size_t i = 0; i < s.mixers.size(); ++i) c.mixers[i] = s.mixers[i];
+        for (size_t i = 0; i < s.mixers.size(); ++i) {
+          c.mixers[i] = s.mixers[i];
+          // A window shorter than T, so that the ring buffer wraps.
+          if (mixer_takes_window(s.mixers[i])) c.window[i] = s.T > 1 ? s.T - 1 : 1;
+        }
         std::vector<uint32_t> cps = host::default_codepoints(c.vocab_size);
         if (s.V == 7) cps = {'\n', 'a', 0xE9, 0x20AC, 0x1F600, 0x10FFFE, 0x10FFFF};
         const std::vector<float> params = host::random_parameters(c, written + 1, 0.5f, 0.2f, 0.1f);
