@@ -15,6 +15,7 @@ import argparse
 import collections
 import os
 import pickle
+import stat
 import struct
 import sys
 import zipfile
@@ -302,6 +303,25 @@ class ArgumentParser(argparse.ArgumentParser):
         fail(message, status=2)
 
 
+# Inputs must be regular files, as for every causalgen command
+# (lib/host/input_file.hpp): stat() never waits for a FIFO's writer, open() would.
+NOT_FILES = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO or pipe"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+
+
+def check_regular_file(path):
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        fail(f"{path}: {e.strerror}")
+    for test, what in NOT_FILES:
+        if test(mode):
+            fail(f"{path}: {what}, not a file")
+    if not stat.S_ISREG(mode):
+        fail(f"{path}: not a regular file")
+
+
 def main(argv):
     p = ArgumentParser(prog=PROG, description="Turn a nanoGPT character-level checkpoint into a "
                        "causalgen model file (every layer attention, learned positions, tied embedding).")
@@ -315,8 +335,7 @@ def main(argv):
         fail(f"import-nanogpt needs PyTorch in {sys.executable} ({e}); on Debian: apt-get install "
              "python3-torch, or set CAUSALGEN_PYTHON to a Python that has it")
     for path in (args.checkpoint, args.meta):
-        if not os.path.isfile(path):
-            fail(f"{path}: no such file")
+        check_regular_file(path)
     try:
         a, data = convert(torch, args.checkpoint, args.meta)
         write_atomically(args.out, data)

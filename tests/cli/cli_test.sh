@@ -178,6 +178,21 @@ case "$case_name" in
     printf 'raise ImportError("No module named torch (test)")\n' > "$work/notorch/torch.py"
     PYTHONPATH="$work/notorch" expect_error "needs PyTorch" import-nanogpt --checkpoint x.pt --meta m.pkl --out "$work/x.cgm"
     [ "$rc" -eq 1 ] || fail "without torch: exit $rc"
+    # Inputs must be regular files, checked before torch reads them: a FIFO
+    # with no writer is refused at once (never waited on), a directory by name.
+    mkdir -p "$work/faketorch"
+    : > "$work/faketorch/torch.py"
+    mkfifo "$work/fifo.pt"
+    : > "$work/m.pkl"
+    printf '#!/bin/sh\nexec timeout 20 "%s" "$@"\n' "$exe" > "$work/timed"
+    chmod +x "$work/timed"
+    PYTHONPATH="$work/faketorch" exe="$work/timed" expect_error "fifo.pt: a FIFO or pipe, not a file" \
+      import-nanogpt --checkpoint "$work/fifo.pt" --meta "$work/m.pkl" --out "$work/x.cgm"
+    [ "$rc" -eq 1 ] || fail "FIFO checkpoint: exit $rc"
+    PYTHONPATH="$work/faketorch" expect_error "faketorch: a directory, not a file" \
+      import-nanogpt --checkpoint "$work/m.pkl" --meta "$work/faketorch" --out "$work/x.cgm"
+    PYTHONPATH="$work/faketorch" expect_error "missing.pt: No such file or directory" \
+      import-nanogpt --checkpoint "$work/missing.pt" --meta "$work/m.pkl" --out "$work/x.cgm"
     cp "$exe" "$work/causalgen"
     exe="$work/causalgen" expect_error "import-nanogpt runs .*causalgen-import-nanogpt, which cannot run" \
       import-nanogpt --checkpoint x.pt --meta m.pkl --out "$work/x.cgm"
