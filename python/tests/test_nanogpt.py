@@ -281,7 +281,7 @@ def test_refuses_what_is_not_a_checkpoint(importer, capsys, tmp_path):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
     refused(importer, capsys, tmp_path, str(junk), meta, "junk.pt: not a checkpoint of torch.save")
-    refused(importer, capsys, tmp_path, str(tmp_path / "absent.pt"), meta, "absent.pt: no such file")
+    refused(importer, capsys, tmp_path, str(tmp_path / "absent.pt"), meta, "absent.pt: No such file or directory")
     class Code:
         def __reduce__(self):
             return (os.system, ("echo this must not run",))
