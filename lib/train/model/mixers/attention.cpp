@@ -112,43 +112,60 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
   });
 }
 
+// saved: qkv (N x 3C; q and k rotated when `rotate`), then the probabilities (B x H x T x T).
 namespace {
-
-// saved: qkv (N x 3C), then the probabilities (B x H x T x T).
 size_t qkv_values(const Config& c, int B, int Tn) { return size_t(B) * Tn * 3 * c.n_embd; }
+}  // namespace
+
 template <class T>
-size_t saved_bytes(const Config& c, int max_B, int max_T) {
+size_t qkv_attention_saved_bytes(const Config& c, int max_B, int max_T) {
   return (qkv_values(c, max_B, max_T) + size_t(max_B) * c.n_head * max_T * max_T) * sizeof(T);
 }
 
 template <class T>
-void forward(const Pass<T>& a, const T* h, T* m) {
+void qkv_attention_forward(const Pass<T>& a, const T* h, T* m, bool rotate, int window) {
   const Config& c = *a.config;
   const int C = int(c.n_embd), H = int(c.n_head), N = a.B * a.Tn;
   T* qkv = reinterpret_cast<T*>(a.saved);
   T* att = qkv + qkv_values(c, a.B, a.Tn);
   matmul_forward(qkv, h, a.w, a.b, N, C, 3 * C);
+  if (rotate) rope_rotate_qk(qkv, a.B, a.Tn, C, C / H, false);
   attention_forward(m, att, qkv, a.B, a.Tn, C, H, a.p, a.key,
-                    a.first_window * uint64_t(H) * a.Tn * a.Tn);
+                    a.first_window * uint64_t(H) * a.Tn * a.Tn, window);
 }
 
 template <class T>
-void backward(const Pass<T>& a, const T* h, const T* dm, T* dh, T* dw, T* db, T* scratch) {
+void qkv_attention_backward(const Pass<T>& a, const T* h, const T* dm, T* dh, T* dw, T* db,
+                            T* scratch, bool rotate, int window) {
   const Config& c = *a.config;
   const int C = int(c.n_embd), H = int(c.n_head), N = a.B * a.Tn;
   const T* qkv = reinterpret_cast<const T*>(a.saved);
   const T* att = qkv + qkv_values(c, a.B, a.Tn);
   T* dqkv = scratch;  // N x 3C
   attention_backward(dqkv, dm, qkv, att, a.B, a.Tn, C, H, a.p, a.key,
-                     a.first_window * uint64_t(H) * a.Tn * a.Tn);
+                     a.first_window * uint64_t(H) * a.Tn * a.Tn, window);
+  if (rotate) rope_rotate_qk(dqkv, a.B, a.Tn, C, C / H, true);  // d(rotated) -> d(unrotated): R^T
   matmul_backward(dh, dw, db, dqkv, h, a.w, N, C, 3 * C, false);
+}
+
+namespace {
+
+// Full causal attention: no rotation (the model's position embedding), no window.
+template <class T>
+void forward(const Pass<T>& a, const T* h, T* m) {
+  qkv_attention_forward(a, h, m, false, 0);
+}
+
+template <class T>
+void backward(const Pass<T>& a, const T* h, const T* dm, T* dh, T* dw, T* db, T* scratch) {
+  qkv_attention_backward(a, h, dm, dh, dw, db, scratch, false, 0);
 }
 
 }  // namespace
 
 template <class T>
 TrainMixer<T> attention_mixer() {
-  return {Mixer::attention, saved_bytes<T>, forward<T>, backward<T>};
+  return {Mixer::attention, qkv_attention_saved_bytes<T>, forward<T>, backward<T>};
 }
 
 #define CAUSALGEN_ATTENTION(T)                                                                 \
@@ -156,6 +173,10 @@ TrainMixer<T> attention_mixer() {
                                      uint64_t, int);                                           \
   template void attention_backward<T>(T*, const T*, const T*, const T*, int, int, int, int,    \
                                       float, uint64_t, uint64_t, int);                         \
+  template size_t qkv_attention_saved_bytes<T>(const Config&, int, int);                       \
+  template void qkv_attention_forward<T>(const Pass<T>&, const T*, T*, bool, int);             \
+  template void qkv_attention_backward<T>(const Pass<T>&, const T*, const T*, T*, T*, T*, T*,  \
+                                          bool, int);                                          \
   template TrainMixer<T> attention_mixer<T>();
 CAUSALGEN_ATTENTION(float)
 CAUSALGEN_ATTENTION(double)

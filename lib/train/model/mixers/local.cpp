@@ -40,43 +40,22 @@ void rope_rotate_qk(T* qkv, int B, int Tn, int C, int hs, bool inverse) {
 
 namespace {
 
-// saved: qkv with q and k rotated (N x 3C), then the probabilities (B x H x T x T).
-size_t qkv_values(const Config& c, int B, int Tn) { return size_t(B) * Tn * 3 * c.n_embd; }
-template <class T>
-size_t saved_bytes(const Config& c, int max_B, int max_T) {
-  return (qkv_values(c, max_B, max_T) + size_t(max_B) * c.n_head * max_T * max_T) * sizeof(T);
-}
-
+// Attention's layer with q and k rotated and the layer's window.
 template <class T>
 void forward(const Pass<T>& a, const T* h, T* m) {
-  const Config& c = *a.config;
-  const int C = int(c.n_embd), H = int(c.n_head), N = a.B * a.Tn;
-  T* qkv = reinterpret_cast<T*>(a.saved);
-  T* att = qkv + qkv_values(c, a.B, a.Tn);
-  matmul_forward(qkv, h, a.w, a.b, N, C, 3 * C);
-  rope_rotate_qk(qkv, a.B, a.Tn, C, C / H, false);
-  attention_forward(m, att, qkv, a.B, a.Tn, C, H, a.p, a.key,
-                    a.first_window * uint64_t(H) * a.Tn * a.Tn, int(c.window[a.layer]));
+  qkv_attention_forward(a, h, m, true, int(a.config->window[a.layer]));
 }
 
 template <class T>
 void backward(const Pass<T>& a, const T* h, const T* dm, T* dh, T* dw, T* db, T* scratch) {
-  const Config& c = *a.config;
-  const int C = int(c.n_embd), H = int(c.n_head), N = a.B * a.Tn;
-  const T* qkv = reinterpret_cast<const T*>(a.saved);
-  const T* att = qkv + qkv_values(c, a.B, a.Tn);
-  T* dqkv = scratch;  // N x 3C
-  attention_backward(dqkv, dm, qkv, att, a.B, a.Tn, C, H, a.p, a.key,
-                     a.first_window * uint64_t(H) * a.Tn * a.Tn, int(c.window[a.layer]));
-  rope_rotate_qk(dqkv, a.B, a.Tn, C, C / H, true);  // d(rotated) -> d(unrotated): R^T
-  matmul_backward(dh, dw, db, dqkv, h, a.w, N, C, 3 * C, false);
+  qkv_attention_backward(a, h, dm, dh, dw, db, scratch, true, int(a.config->window[a.layer]));
 }
 
 }  // namespace
 
 template <class T>
 TrainMixer<T> local_mixer() {
-  return {Mixer::local, saved_bytes<T>, forward<T>, backward<T>};
+  return {Mixer::local, qkv_attention_saved_bytes<T>, forward<T>, backward<T>};
 }
 
 #define CAUSALGEN_LOCAL(T)                                               \

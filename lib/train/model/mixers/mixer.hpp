@@ -90,6 +90,17 @@ template <class T>
 void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int B, int Tn, int C,
                         int H, float p, uint64_t key, uint64_t index0 = 0, int window = 0);
 
+// The attention and local mixers' layer: h (N x C) -> qkv = h Wqkv + b, q and
+// k rotated by rope_rotate_qk when `rotate`, then attention_forward with
+// `window` into m (N x C). Saves qkv (as rotated) and the probabilities.
+template <class T>
+size_t qkv_attention_saved_bytes(const Config& c, int max_B, int max_T);
+template <class T>
+void qkv_attention_forward(const Pass<T>& a, const T* h, T* m, bool rotate, int window);
+template <class T>
+void qkv_attention_backward(const Pass<T>& a, const T* h, const T* dm, T* dh, T* dw, T* db,
+                            T* scratch, bool rotate, int window);
+
 // Rotary position embedding (lib/core/mixers/local.cpp) on the q and k of
 // qkv (N x 3C, B windows of Tn positions, position t = row mod Tn): channel
 // pairs (2j, 2j + 1) of each head of hs channels rotated by the core's angles
