@@ -1,7 +1,9 @@
-# cmake -DSRC=file -DDST=folder -P copy_if_exists.cmake: copies SRC into DST
-# when it exists (the shipped model may not be trained yet).
-if(EXISTS "${SRC}")
-  file(COPY "${SRC}" DESTINATION "${DST}")
+# cmake -DSRC=folder -DDST=folder -P copy_if_exists.cmake: copies SRC's .cgm
+# files (the shipped models) into DST; none is not an error (the page then asks
+# for a model file).
+file(GLOB models "${SRC}/*.cgm")
+if(models)
+  file(COPY ${models} DESTINATION "${DST}")
 else()
-  message(STATUS "no shipped model at ${SRC}: the page will ask for a model file")
+  message(STATUS "no shipped model in ${SRC}: the page will ask for a model file")
 endif()

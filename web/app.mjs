@@ -6,7 +6,7 @@ import { CausalGenWorker } from 'causalgen';
 //
 // URL parameters: ?model=URL picks the model loaded at start (default: the
 // shipped Shakespeare model next to the page).
-const DEFAULT_MODEL = 'models/tiny-shakespeare-max-avg.cgm';
+const DEFAULT_MODEL = 'models/tiny-shakespeare-mingru.cgm';
 
 const $ = (id) => document.getElementById(id);
 const ui = {

@@ -147,3 +147,19 @@ TEST_CASE("the shipped model: the table binds every tensor and rewrites the same
   // five pointers).
   CHECK(state_bytes(c) == 11680);
 }
+
+TEST_CASE("the shipped mingru model: what README.md and examples/models/README.md state", "[tensors]") {
+  host::LoadedModel lm;
+  std::string err;
+  REQUIRE(host::load_model(CAUSALGEN_SOURCE_DIR "/examples/models/tiny-shakespeare-mingru.cgm", &lm,
+                           &err));
+  const Config& c = lm.model.config;
+  CHECK(c.n_layer == 4);
+  CHECK(c.n_embd == 128);
+  CHECK_FALSE(c.pos_emb);
+  for (uint32_t l = 0; l < c.n_layer; ++l) CHECK(c.mixers[l] == Mixer::mingru);
+  CHECK(c.parameter_count() == 735616);
+  CHECK(lm.bytes.size == 2946116);
+  // one C-float recurrent vector per layer: the same 8,608 bytes at any position
+  CHECK(state_bytes(c) == 8608);
+}

@@ -12,7 +12,9 @@
 # tests/firmware/fw_native. Work files go to $FW_TEST_DIR (default
 # BUILD_NATIVE/firmware-tests). Exit status 77 (skipped) when arm-none-eabi-gcc
 # or qemu-system-arm is missing. Models: three fixed random models (written
-# by fw_native) and, when present, examples/models/tiny-shakespeare-max-avg.cgm.
+# by fw_native) and every shipped model, examples/models/tiny-shakespeare-X.cgm
+# (as shipped-X), whose int8 image on the Cortex-M4F must fit the target board
+# class: 1 MiB of flash, 32 KiB of RAM.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -58,13 +60,15 @@ done
 # --- models ----------------------------------------------------------------
 "$FWN" models "$WORK/models" > /dev/null || { echo "fw_native models failed"; exit 1; }
 models=(tiny hybrid nobias)
-SHIPPED=$ROOT/examples/models/tiny-shakespeare-max-avg.cgm
-if [[ -f $SHIPPED ]]; then
-  cp "$SHIPPED" "$WORK/models/shipped.cgm"
-  models+=(shipped)
-else
-  echo "  note: $SHIPPED not present; testing the random models only"
-fi
+for shipped in "$ROOT"/examples/models/tiny-shakespeare-*.cgm; do
+  [[ -f $shipped ]] || continue
+  name=shipped-$(basename "$shipped" .cgm); name=${name/tiny-shakespeare-/}
+  cp "$shipped" "$WORK/models/$name.cgm"
+  models+=("$name")
+done
+[[ ${models[*]} == *shipped-* ]] || echo "  note: no examples/models/tiny-shakespeare-*.cgm; testing the random models only"
+FLASH_LIMIT=$((1024 * 1024))  # the deployment target for shipped int8 models on the M4F
+RAM_LIMIT=$((32 * 1024))
 # int8 versions. Group sizes: the default (64) for the tiny shapes; 8 for the
 # hybrid (width 32: the Cortex-M4 assembly path with several groups a row);
 # 5 for the width-20 model (the portable path, with a short last group).
@@ -86,7 +90,7 @@ cases_for() {
     tiny)    printf '%s\n' "ROMEO:|1337|120|0.8|0|1" "|42|40|1.0|0|1" ;;
     hybrid)  printf '%s\n' "AB C|7|60|0.8|0|1" "F|3|40|0|0|1" "?!|11|50|1.2|5|0.9" ;;
     nobias)  printf '%s\n' "ÀÉ b|5|80|0.8|0|1" "z|9|40|0.7|3|1" ;;
-    shipped) printf '%s\n' "ROMEO:|1337|200|0.8|0|1" "|2024|100|0.8|10|0.95" ;;
+    shipped-*) printf '%s\n' "ROMEO:|1337|200|0.8|0|1" "|2024|100|0.8|10|0.95" ;;
   esac
 }
 f32bits() { python3 -c 'import struct,sys; print(struct.pack("<f", float(sys.argv[1]))[::-1].hex())' "$1"; }
@@ -112,6 +116,13 @@ for v in "${variants[@]}"; do
     elf=$fw/fw.elf
     read -r text data bss _ < <(arm-none-eabi-size "$elf" | tail -1)
     echo "  $v/$arch: flash $((text + data)) B, RAM $((data + bss)) B (text $text, data $data, bss $bss incl. stack)"
+    if [[ $v == shipped-*-int8 && $arch == m4f ]]; then
+      if ((text + data <= FLASH_LIMIT && data + bss <= RAM_LIMIT)); then
+        pass "$v/$arch: fits 1 MiB flash and 32 KiB RAM ($((text + data)) B, $((data + bss)) B)"
+      else
+        fail "$v/$arch: does not fit 1 MiB flash and 32 KiB RAM ($((text + data)) B, $((data + bss)) B)"
+      fi
+    fi
 
     # No allocator in the image: only no_heap.c's trapping hooks.
     if arm-none-eabi-nm "$elf" | grep -qE ' (__malloc_av_|__malloc_free_list|__malloc_sbrk_start|_sbrk_r|__malloc_current_mallinfo)$'; then
@@ -138,7 +149,7 @@ for v in "${variants[@]}"; do
     while IFS='|' read -r prompt seed tokens temp topk topp; do
       [[ -z $seed ]] && continue
       # The M3 emulates f32 in software: fewer characters for the tiny shape.
-      [[ $arch == m3 && $v != *int8 && ($v == tiny || $v == shipped) && $tokens -gt 30 ]] && tokens=30
+      [[ $arch == m3 && $v != *int8 && ($v == tiny || $v == shipped-*) && $tokens -gt 30 ]] && tokens=30
       i=$((i + 1))
       base=$WORK/runs/$arch-$v-$i
       hex=-

@@ -88,7 +88,9 @@ async function testPackage(project) {
     const example = readme.match(/```js\n([\s\S]*?)```/)?.[1];
     assert(example && example.split('\n').length <= 12, 'no example of about ten lines in README.md');
     const model = args.models.at(-1);
-    fs.copyFileSync(model, path.join(project, 'tiny-shakespeare-max-avg.cgm'));
+    const file = example.match(/CausalGen\.load\('([^']+)'\)/)?.[1];
+    assert(file, 'the example does not load a model file by name');
+    fs.copyFileSync(model, path.join(project, file));  // whatever it is called there
     fs.writeFileSync(path.join(project, 'readme_example.mjs'), example);
     const r = run('node', ['readme_example.mjs'], project);
     assert(r.status === 0, `exit ${r.status}: ${r.stderr}`);

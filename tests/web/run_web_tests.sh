@@ -4,7 +4,7 @@
 # 1. builds the wasm core and the demo page (wasm/build.sh -> build/wasm, build/web);
 # 2. writes fixed random-weight test models (tests/web/make_test_models.cpp);
 # 3. node: the wasm module's text == the native CLI's, byte for byte, on every
-#    test model and the shipped model when present; errors, stop, stats;
+#    test model and every shipped model (examples/models/*.cgm); errors, stop, stats;
 # 4. Playwright + Debian's Chromium against the served page (tests/web/browser_test.mjs),
 #    writing a screenshot to build/web/screenshot.png;
 # 5. the npm package as a user installs it (tests/npm/test_package.mjs): npm pack,
@@ -22,7 +22,6 @@ causalgen=$native/tools/causalgen
 [[ -x $causalgen ]] || { echo "run_web_tests: $causalgen not built" >&2; exit 2; }
 wasm_build=${CAUSALGEN_WASM_BUILD:-$root/build/wasm}
 web=${CAUSALGEN_WEB_DIR:-$root/build/web}
-shipped_rel=models/tiny-shakespeare-max-avg.cgm
 
 passed=0; failed=0
 die() { echo "run_web_tests: $*" >&2; echo "web tests: $passed passed, $((failed + 1)) failed"; exit 1; }
@@ -60,12 +59,14 @@ mkdir -p "$web/test-models"
 
 node_models=("$web/test-models")
 browser_models=(--model test-models/random-tiny-max-avg.cgm --model test-models/random-hybrid-attention.cgm)
-if [[ -f $web/$shipped_rel ]]; then
-  node_models+=("$web/$shipped_rel")
-  browser_models+=(--model "$shipped_rel")
-else
-  echo "(no shipped model at examples/$shipped_rel yet: testing the random models only)"
-fi
+# every shipped model (the build copies examples/models/*.cgm to models/)
+shipped_rels=()
+for f in "$web"/models/*.cgm; do [[ -f $f ]] && shipped_rels+=("models/${f##*/}"); done
+for rel in "${shipped_rels[@]}"; do
+  node_models+=("$web/$rel")
+  browser_models+=(--model "$rel")
+done
+((${#shipped_rels[@]})) || echo "(no shipped model in examples/models: testing the random models only)"
 
 count() {  # count LOG PREFIX: adds "PREFIX: N passed, M failed" from LOG, or one failure
   local line
@@ -87,7 +88,7 @@ count "$log" "browser tests"
 
 echo "== the npm package, installed from its tarball into a fresh project"
 npm_models=(--model "$web/test-models/random-tiny-max-avg.cgm" --model "$web/test-models/random-hybrid-attention.cgm")
-[[ -f $web/$shipped_rel ]] && npm_models+=(--model "$web/$shipped_rel")
+for rel in "${shipped_rels[@]}"; do npm_models+=(--model "$web/$rel"); done
 timeout 900 node "$root/tests/npm/test_package.mjs" --package "$wasm_build/npm" --causalgen "$causalgen" \
   "${npm_models[@]}" 2>&1 | tee "$log"
 count "$log" "npm tests"

@@ -1,29 +1,74 @@
 #!/usr/bin/env bash
-# Issue 13's measurement of the new bounded-state mixers on `tiny` (CPU): for each of
-# $MIXERS, 3 seeds at 2,000 and at 10,000 steps (tiny_table.sh: whole-validation-split loss,
-# tokens/s, curves), then generation chars/s and state bytes at positions 1,000 and 100,000
-# (`causalgen bench generate`, random weights of the tiny shape, one thread).
+# Issue 13's measurement of the new bounded-state mixers on `tiny` (CPU), docs/results.md §7 – §8:
+#  1. for each of $MIXERS, 3 seeds at 2,000 steps (tiny_table.sh: whole-validation-split loss,
+#     tokens/s, curves): $RESULTS/tiny_new_2000.*;
+#  2. the same mixers and the $HYBRIDS at 10,000 steps (evaluated every 500, as §2c's attention):
+#     $RESULTS/tiny_new_10000.*;
+#  3. $DROPOUT_MIXERS at 10,000 steps with --dropout $DROPOUT (attention among them, so the
+#     baseline gets the same regularisation): $RESULTS/tiny_new_10000_dropout.*;
+#  4. generation chars/s and state bytes at positions 1,000 and 100,000 of the seed-1337
+#     10,000-step models (`causalgen bench generate --model`, one thread): bench_generate_new.txt;
+#  5. loss by position to 8 x T of the same models (loss_by_position.sh): length_new_w512_s64.svg.
 #   tools/experiments/new_mixers.sh [SEEDS...]        (default seeds: 1337 1338 1339)
-# Environment: as tiny_table.sh (DATA, CAUSALGEN, RUNS, RESULTS, THREADS), and
-#   MIXERS (default "ema max-ema mingru local"; local with --window = T), STEPS_LIST (default "2000 10000").
-# Needs an otherwise idle machine: 4 mixers x 3 seeds x 12,000 steps is about
-# 150,000 steps, many hours on 2 cores. Writes $RESULTS/tiny_new_<steps>.{csv,md,svg}
-# and $RESULTS/bench_generate_new.txt.
+# Environment: as tiny_table.sh (DATA, CAUSALGEN, RUNS, RESULTS, THREADS), and MIXERS (default
+#   "ema max-ema mingru local"; local with --window = T), HYBRIDS (default
+#   "mingru,mingru,mingru,local"), DROPOUT_MIXERS (default "attention mingru max-ema"),
+#   DROPOUT (default 0.1), STEPS_LIST (default "2000 10000"), PARTS (default "1 2 3 4 5").
+# Needs an otherwise idle machine: about 5 minutes a 10,000-step run at 2 threads on a quiet
+# 2-core VM (two 1-thread runs side by side give the same losses: a seed fixes them).
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
-export MIXERS="${MIXERS:-ema max-ema mingru local}"
-CAUSALGEN="${CAUSALGEN:-build/cuda-dev/tools/causalgen}"
-RESULTS="${RESULTS:-docs/results/cpu}"
-RUNS="${RUNS:-/tmp/causalgen-runs}"
-for steps in ${STEPS_LIST:-2000 10000}; do  # run folders per step count: tiny_table.sh names them by mixer and seed
-  RUNS="$RUNS/steps$steps" STEPS="$steps" TAG="tiny_new_$steps" tools/experiments/tiny_table.sh "$@"
+MIXERS="${MIXERS:-ema max-ema mingru local}"
+HYBRIDS="${HYBRIDS:-mingru,mingru,mingru,local}"
+DROPOUT_MIXERS="${DROPOUT_MIXERS:-attention mingru max-ema}"
+DROPOUT="${DROPOUT:-0.1}"
+PARTS="${PARTS:-1 2 3 4 5}"
+export CAUSALGEN="${CAUSALGEN:-build/cuda-dev/tools/causalgen}"
+export RESULTS="${RESULTS:-docs/results/cpu}"
+export RUNS="${RUNS:-/tmp/causalgen-runs}"
+DATA="${DATA:-../shared/data/tinyshakespeare.txt}"
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+
+part 1 && RUNS="$RUNS/steps2000" STEPS=2000 MIXERS="$MIXERS" TAG=tiny_new_2000 \
+    tools/experiments/tiny_table.sh "$@"
+part 2 && STEPS=10000 MIXERS="$MIXERS $HYBRIDS" SUFFIX=+10k EXTRA="--eval-interval 500" \
+    TAG=tiny_new_10000 tools/experiments/tiny_table.sh "$@"
+part 3 && STEPS=10000 MIXERS="$DROPOUT_MIXERS" SUFFIX="+10k_drop$DROPOUT" \
+    EXTRA="--eval-interval 500 --dropout $DROPOUT" TAG=tiny_new_10000_dropout \
+    tools/experiments/tiny_table.sh "$@"
+
+# The seed-1337 10,000-step model of each mixer, as a model file.
+models=()
+for m in $MIXERS $HYBRIDS; do
+  name="tiny_${m//,/_}_10k_s1337"
+  part 4 || part 5 || continue
+  [ -f "$RUNS/$name/ckpt_best.cgc" ] || { echo "no $RUNS/$name: $m left out of parts 4 and 5"; continue; }
+  models+=("$m=$RUNS/$name.cgm")
+  [ -f "$RUNS/$name.cgm" ] ||
+      "$CAUSALGEN" export --checkpoint "$RUNS/$name/ckpt_best.cgc" --out "$RUNS/$name.cgm" > /dev/null
 done
-out="$RESULTS/bench_generate_new.txt"
-: > "$out"
-for m in $MIXERS; do
-  echo "== $m" >> "$out"
-  OMP_NUM_THREADS=1 "$CAUSALGEN" bench generate --shape tiny --mixer "$m" --positions 1000 100000 \
-      >> "$out"
-done
-echo "wrote $out"
+
+if part 4; then
+  out="$RESULTS/bench_generate_new.txt"
+  : > "$out"
+  for mm in "${models[@]}"; do
+    echo "== ${mm%%=*}" >> "$out"
+    OMP_NUM_THREADS=1 "$CAUSALGEN" bench generate --model "${mm#*=}" --positions 1000 100000 \
+        --seconds 3 >> "$out"
+  done
+  echo "wrote $out"
+fi
+
+if part 5; then
+  args=()
+  for mm in "${models[@]}"; do
+    model="${mm#*=}"
+    DATA="$DATA" tools/experiments/loss_by_position.sh "$model" 512 64 > /dev/null
+    args+=("${mm%%=*}=$RESULTS/loss_by_position_$(basename "$model" .cgm)_w512_s64.csv")
+  done
+  python3 tools/experiments/plot_length.py "$RESULTS/length_new_w512_s64.svg" 64 "${args[@]}" \
+      | tee "$RESULTS/length_new_w512_s64.md"
+  echo "wrote $RESULTS/length_new_w512_s64.{svg,md}"
+fi
