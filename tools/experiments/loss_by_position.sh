@@ -17,7 +17,7 @@ RESULTS="${RESULTS:-docs/results/cpu}"
 CXX="${CXX:-g++}"
 BIN=/tmp/causalgen_loss_by_position
 mkdir -p "$RESULTS"
-"$CXX" -O2 -std=c++20 -ffp-contract=off -Ilib/include -Ilib/core lib/core/*.cpp \
+"$CXX" -O2 -std=c++20 -ffp-contract=off -Wno-psabi -Ilib/include -Ilib/core lib/core/*.cpp lib/core/mixers/*.cpp \
     tools/experiments/loss_by_position.cpp -o "$BIN" -lm -pthread
 name="loss_by_position_$(basename "$MODEL" .cgm)_w${WINDOW}_s$STRIDE"
 "$BIN" "$MODEL" "$DATA" "$WINDOW" "$RESULTS/$name.csv" "$STRIDE"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 13's measurement of the new bounded-state mixers on `tiny` (CPU), docs/results.md §7 – §8:
-#  1. for each of $MIXERS, 3 seeds at 2,000 steps (tiny_table.sh: whole-validation-split loss,
-#     tokens/s, curves): $RESULTS/tiny_new_2000.*;
+#  1. for each of $MIXERS and $HYBRIDS (or $MIXERS2000), 3 seeds at 2,000 steps (tiny_table.sh:
+#     whole-validation-split loss, tokens/s, curves): $RESULTS/$TAG2000.* (default tiny_new_2000);
 #  2. the same mixers and the $HYBRIDS at 10,000 steps (evaluated every 500, as §2c's attention):
 #     $RESULTS/tiny_new_10000.*;
 #  3. $DROPOUT_MIXERS at 10,000 steps with --dropout $DROPOUT (attention among them, so the
@@ -31,8 +31,8 @@ export RUNS="${RUNS:-/tmp/causalgen-runs}"
 DATA="${DATA:-../shared/data/tinyshakespeare.txt}"
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
-part 1 && RUNS="$RUNS/steps2000" STEPS=2000 MIXERS="$MIXERS" TAG=tiny_new_2000 \
-    tools/experiments/tiny_table.sh "$@"
+part 1 && RUNS="$RUNS/steps2000" STEPS=2000 MIXERS="${MIXERS2000:-$MIXERS $HYBRIDS}" \
+    TAG="${TAG2000:-tiny_new_2000}" tools/experiments/tiny_table.sh "$@"
 part 2 && STEPS=10000 MIXERS="$MIXERS $HYBRIDS" SUFFIX=+10k EXTRA="--eval-interval 500" \
     TAG=tiny_new_10000 tools/experiments/tiny_table.sh "$@"
 part 3 && STEPS=10000 MIXERS="$DROPOUT_MIXERS" SUFFIX="+10k_drop$DROPOUT" \
@@ -53,7 +53,8 @@ done
 if part 4; then
   out="$RESULTS/bench_generate_new.txt"
   : > "$out"
-  for mm in "${models[@]}"; do
+  # the control: the paper's max-avg, as shipped (2,000 steps; speed does not depend on training)
+  for mm in "max-avg (shipped)=examples/models/tiny-shakespeare-max-avg.cgm" "${models[@]}"; do
     echo "== ${mm%%=*}" >> "$out"
     OMP_NUM_THREADS=1 "$CAUSALGEN" bench generate --model "${mm#*=}" --positions 1000 100000 \
         --seconds 3 >> "$out"
