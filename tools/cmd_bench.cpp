@@ -33,6 +33,7 @@ double flops_per_char(const Config& c, uint64_t w) {
   for (uint32_t l = 0; l < c.n_layer; ++l) {
     f += 2.0 * (C * C + 8.0 * C * C);  // Wo, fc1, fc2
     if (c.mixers[l] == Mixer::attention) f += 2.0 * 3.0 * C * C + 4.0 * C * double(w + 1);
+    if (c.mixers[l] == Mixer::mingru) f += 2.0 * 2.0 * C * C;  // gate and candidate, 2C x C
     if (c.mixers[l] == Mixer::local)  // the last W positions only, whatever w is
       f += 2.0 * 3.0 * C * C + 4.0 * C * double(std::min<uint64_t>(w + 1, c.window[l]));
   }
