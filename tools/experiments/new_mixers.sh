@@ -8,12 +8,13 @@
 #     baseline gets the same regularisation): $RESULTS/tiny_new_10000_dropout.*;
 #  4. generation chars/s and state bytes at positions 1,000 and 100,000 of the seed-1337
 #     10,000-step models (`causalgen bench generate --model`, one thread): bench_generate_new.txt;
-#  5. loss by position to 8 x T of the same models (loss_by_position.sh): length_new_w512_s64.svg.
+#  5. loss by position to 8 x T of the same models (loss_by_position.sh): length_new_w512_s64.svg;
+#  6. $DEEP_MIXERS with 5 layers at 10,000 steps: $RESULTS/tiny_new_10000_L5.*.
 #   tools/experiments/new_mixers.sh [SEEDS...]        (default seeds: 1337 1338 1339)
 # Environment: as tiny_table.sh (DATA, CAUSALGEN, RUNS, RESULTS, THREADS), and MIXERS (default
 #   "ema max-ema mingru local"; local with --window = T), HYBRIDS (default
 #   "mingru,mingru,mingru,local"), DROPOUT_MIXERS (default "attention mingru max-ema"),
-#   DROPOUT (default 0.1), STEPS_LIST (default "2000 10000"), PARTS (default "1 2 3 4 5").
+#   DROPOUT (default 0.1), DEEP_MIXERS (default "max-ema"), PARTS (default "1 2 3 4 5 6").
 # Needs an otherwise idle machine: about 5 minutes a 10,000-step run at 2 threads on a quiet
 # 2-core VM (two 1-thread runs side by side give the same losses: a seed fixes them).
 set -euo pipefail
@@ -24,7 +25,8 @@ MIXERS="${MIXERS:-ema max-ema mingru local}"
 HYBRIDS="${HYBRIDS:-mingru,mingru,mingru,local}"
 DROPOUT_MIXERS="${DROPOUT_MIXERS:-attention mingru max-ema}"
 DROPOUT="${DROPOUT:-0.1}"
-PARTS="${PARTS:-1 2 3 4 5}"
+DEEP_MIXERS="${DEEP_MIXERS:-max-ema}"
+PARTS="${PARTS:-1 2 3 4 5 6}"
 export CAUSALGEN="${CAUSALGEN:-build/cuda-dev/tools/causalgen}"
 export RESULTS="${RESULTS:-docs/results/cpu}"
 export RUNS="${RUNS:-/tmp/causalgen-runs}"
@@ -38,6 +40,10 @@ part 2 && STEPS=10000 MIXERS="$MIXERS $HYBRIDS" SUFFIX=+10k EXTRA="--eval-interv
 part 3 && STEPS=10000 MIXERS="$DROPOUT_MIXERS" SUFFIX="+10k_drop$DROPOUT" \
     EXTRA="--eval-interval 500 --dropout $DROPOUT" TAG=tiny_new_10000_dropout \
     tools/experiments/tiny_table.sh "$@"
+# 6. the parameter-free mixers with a 5th layer: attention's parameter budget (809,856) spent on
+#    depth instead of on Wqkv (max-ema: 752,256 parameters).
+part 6 && STEPS=10000 MIXERS="$DEEP_MIXERS" SUFFIX="+10k_L5" EXTRA="--eval-interval 500 --n-layer 5" \
+    TAG="${TAG_DEEP:-tiny_new_10000_L5}" tools/experiments/tiny_table.sh "$@"
 
 # The seed-1337 10,000-step model of each mixer, as a model file.
 models=()
