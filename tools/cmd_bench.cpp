@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "causalgen/tensors.hpp"
 #include "cli_checks.hpp"
 #include "commands.hpp"
 #include "stdout_check.hpp"
@@ -26,16 +27,20 @@ struct BenchOptions {
 };
 
 // Matrix-vector and attention FLOPs (multiply and add counted apart) for one
-// character at window position w (0-based).
+// character at window position w (0-based): every weight matrix of the tensor
+// table is one product per character (wte: the logits), except wpe,
+// a lookup; attention adds its scores and weighted sum over the positions it sees.
 double flops_per_char(const Config& c, uint64_t w) {
   const double C = c.n_embd;
-  double f = 2.0 * c.vocab_size * C;  // logits
+  double f = 0;
+  for (uint32_t i = 0; i < tensor_count(c); ++i) {
+    const TensorSpec t = tensor_spec(c, i);
+    if (t.kind == TensorKind::matrix && t.role != TensorRole::wpe) f += 2.0 * t.rows * t.cols;
+  }
   for (uint32_t l = 0; l < c.n_layer; ++l) {
-    f += 2.0 * (C * C + 8.0 * C * C);  // Wo, fc1, fc2
-    if (c.mixers[l] == Mixer::attention) f += 2.0 * 3.0 * C * C + 4.0 * C * double(w + 1);
-    if (c.mixers[l] == Mixer::mingru) f += 2.0 * 2.0 * C * C;  // gate and candidate, 2C x C
-    if (c.mixers[l] == Mixer::local)  // the last W positions only, whatever w is
-      f += 2.0 * 3.0 * C * C + 4.0 * C * double(std::min<uint64_t>(w + 1, c.window[l]));
+    if (mixer_window_limited(c.mixers[l])) f += 4.0 * C * double(w + 1);
+    if (mixer_takes_window(c.mixers[l]))  // the last W positions only, whatever w is
+      f += 4.0 * C * double(std::min<uint64_t>(w + 1, c.window[l]));
   }
   return f;
 }

@@ -45,11 +45,11 @@ part 3 && STEPS=10000 MIXERS="$DROPOUT_MIXERS" SUFFIX="+10k_drop$DROPOUT" \
 part 6 && STEPS=10000 MIXERS="$DEEP_MIXERS" SUFFIX="+10k_L5" EXTRA="--eval-interval 500 --n-layer 5" \
     TAG="${TAG_DEEP:-tiny_new_10000_L5}" tools/experiments/tiny_table.sh "$@"
 
-# The seed-1337 10,000-step model of each mixer, as a model file.
+# Parts 4 and 5 measure the seed-1337 10,000-step model of each mixer, as a model file.
 models=()
+part 4 || part 5 || exit 0
 for m in $MIXERS $HYBRIDS; do
   name="tiny_${m//,/_}_10k_s1337"
-  part 4 || part 5 || continue
   [ -f "$RUNS/$name/ckpt_best.cgc" ] || { echo "no $RUNS/$name: $m left out of parts 4 and 5"; continue; }
   models+=("$m=$RUNS/$name.cgm")
   [ -f "$RUNS/$name.cgm" ] ||
